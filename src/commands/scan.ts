@@ -1,0 +1,184 @@
+// `logward scan [FILE...]`: the prototype's one-shot analysis, on the same detection core
+// as the daemon. Reads every input once (oldest first), writes the report files and an
+// optional JSON Lines event stream, and prints the alerts.
+
+import { loadConfig } from '../config/load.js';
+import { Detector } from '../core/detector.js';
+import { detectFormat } from '../core/parse/index.js';
+import { FormatChain } from '../core/parse/index.js';
+import { checkTimeZone, wallTime } from '../core/time.js';
+import type { DetectionEvent, FormatName, Incident, TimeContext } from '../core/types.js';
+import { resolveInputs, readHead, readLines, type BatchInput } from '../sources/file-batch.js';
+import { ReportCollector } from '../sinks/collector.js';
+import { alertJson, writeReport, type ReportFormat } from '../sinks/report.js';
+import { EventsFile } from '../sinks/events-jsonl.js';
+import { AppError, describeSystemError } from '../util/errors.js';
+import type { Clock } from '../util/clock.js';
+import { version } from '../util/version.js';
+import { intOption, looksLikeRuleName, parseArgs, usage, type OptionSpec } from './args.js';
+import { selectRuleSet } from './select.js';
+
+export const SCAN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'config', kind: 'string' },
+  { name: 'log', kind: 'list' },
+  { name: 'out', kind: 'string' },
+  { name: 'format', kind: 'multi', accepts: (w) => w === 'json' || w === 'csv' || w.includes(',') },
+  { name: 'rules', kind: 'multi', accepts: looksLikeRuleName },
+  { name: 'window', kind: 'string' },
+  { name: 'threshold', kind: 'string' },
+  { name: 'events', kind: 'string' },
+  { name: 'json', kind: 'boolean' },
+  { name: 'year', kind: 'string' },
+  { name: 'timezone', kind: 'string' },
+  { name: 'quiet', kind: 'boolean' },
+];
+
+export const SCAN_HELP = `usage: logward scan [options] [FILE...]
+
+Reads log files once and reports the incidents the rules find.
+FILE may be a plain or gzip file, a directory (its files), a wildcard pattern, or - for stdin.
+Files are read oldest first (by their first timestamp), whatever the order given.
+
+  --log FILE             a file to scan (repeatable; same as a positional FILE)
+  --config FILE          configuration (default: config/logward.yaml)
+  --out DIR              report directory (default: reports.dir, reports)
+  --format json csv      report formats, one or both (default: reports.formats)
+  --rules NAME...        only these rules (default: every enabled rule)
+  --window SECS          window of every selected rule, in seconds
+  --threshold N          threshold of every selected rule
+  --events FILE          write every matched event as JSON Lines to FILE
+  --json                 print a machine-readable summary instead of the human one
+  --year YYYY            year of syslog stamps that carry none (default: from file mtime)
+  --timezone TZ          zone of stamps without offset (default: input.timezone)
+  --quiet                print nothing but errors
+`;
+
+export interface ScanIO {
+  stdout: (s: string) => void;
+  clock: Clock;
+}
+
+export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<number> {
+  const { values: v, positionals } = parseArgs(argv, SCAN_OPTIONS, 'scan');
+  const config = loadConfig((v.config as string | undefined) ?? null);
+  const ruleset = selectRuleSet(config, {
+    rules: v.rules as string[] | undefined,
+    windowSecs: intOption(v.window, 'window', 'scan', 1, 365 * 86400),
+    threshold: intOption(v.threshold, 'threshold', 'scan', 1, 1_000_000),
+  }, 'scan');
+  const year = intOption(v.year, 'year', 'scan', 1970, 9999) ?? config.input.year;
+  const timeZone = (v.timezone as string | undefined) ?? config.input.timeZone;
+  try {
+    checkTimeZone(timeZone);
+  } catch {
+    throw usage(`--timezone: unknown time zone "${timeZone}"; use an IANA name such as UTC or Europe/Berlin`, 'scan');
+  }
+  const formats = ((v.format as string[] | undefined) ?? config.reports.formats) as ReportFormat[];
+  const badFormat = formats.find((f) => f !== 'json' && f !== 'csv');
+  if (badFormat !== undefined) throw usage(`--format: unknown report format "${badFormat}"; use json, csv or both`, 'scan');
+  const outDir = (v.out as string | undefined) ?? config.reports.dir;
+
+  const args = [...((v.log as string[] | undefined) ?? []), ...positionals];
+  if (args.length === 0) args.push(...config.scan.files);
+  if (args.length === 0) throw usage('no input: name log files, or set scan.files in the config', 'scan');
+  if (args.filter((a) => a === '-').length > 1) throw usage('stdin (-) can be read only once', 'scan');
+  const now = io.clock.now();
+  const timeOf = (input: BatchInput): TimeContext => ({ timeZone, year, refMs: input.mtimeMs ?? now });
+  const inputs = await oldestFirst(resolveInputs(args), config.input.format, timeOf);
+
+  let events: EventsFile | null = null;
+  if (v.events !== undefined) events = EventsFile.create(v.events as string);
+  const collector = new ReportCollector(100_000, events === null ? undefined : (ev: DetectionEvent) => events!.write(ev));
+  const detector = new Detector(ruleset, collector);
+  try {
+    for (const input of inputs) {
+      const src = detector.source({ label: input.label, format: config.input.format, time: timeOf(input) });
+      const split = await readLines(input, config.input.maxLineBytes, (line) => src.line(line));
+      src.end();
+      collector.sources.push({ file: input.label, stats: src.stats, cut: split.cut });
+    }
+    detector.flush();
+    events?.commit();
+  } catch (err) {
+    events?.abort();
+    throw err;
+  }
+
+  let base: string;
+  try {
+    base = writeReport(outDir, collector, { version: version(), command: 'scan', generatedMs: now, timeZone, rules: ruleset.rules.map((r) => r.spec) }, formats);
+  } catch (err) {
+    throw new AppError('OUTPUT_UNWRITABLE', `cannot write reports to ${outDir} (${describeSystemError(err)}); check that the directory is writable or pass --out`, { cause: err });
+  }
+
+  const incidents = collector.sortedIncidents();
+  if (v.json === true) {
+    io.stdout(`${JSON.stringify(jsonSummary(base, formats, collector, incidents))}\n`);
+  } else if (v.quiet !== true) {
+    io.stdout(humanSummary(base, collector, incidents, timeZone));
+  }
+  return 0;
+}
+
+/** Orders files by their first parsable timestamp, so rotated logs are read in time order. */
+async function oldestFirst(inputs: BatchInput[], format: FormatName | 'auto', timeOf: (i: BatchInput) => TimeContext): Promise<BatchInput[]> {
+  if (inputs.length < 2) return inputs;
+  const keyed = await Promise.all(inputs.map(async (input, index) => {
+    if (input.path === null) return { input, index, first: Infinity };
+    const head = await readHead(input, 50);
+    const ctx = timeOf(input);
+    const chain = new FormatChain(format === 'auto' ? detectFormat(head, ctx) : format, format !== 'auto');
+    let first = Infinity;
+    for (const l of head) {
+      const rec = chain.parse(l, ctx);
+      if (rec !== null) {
+        first = rec.time;
+        break;
+      }
+    }
+    return { input, index, first };
+  }));
+  keyed.sort((a, b) => (a.first === b.first ? a.index - b.index : a.first < b.first ? -1 : 1));
+  return keyed.map((k) => k.input);
+}
+
+function jsonSummary(base: string, formats: readonly ReportFormat[], c: ReportCollector, incidents: Incident[]): Record<string, unknown> {
+  const files: string[] = [];
+  if (formats.includes('json')) files.push(`${base}.json`);
+  if (formats.includes('csv')) files.push(`${base}_alerts.csv`, `${base}_events.csv`);
+  return {
+    report: base,
+    report_files: files,
+    files: c.sources.map((s) => ({ file: s.file, format: s.stats.format, lines: s.stats.lines, not_parsed: s.stats.unparsed, cut: s.cut, events: s.stats.events })),
+    lines_read: c.sources.reduce((a, s) => a + s.stats.lines, 0),
+    lines_not_parsed: c.sources.reduce((a, s) => a + s.stats.unparsed, 0),
+    events: c.eventsTotal,
+    alerts: incidents.map(alertJson),
+  };
+}
+
+function humanSummary(base: string, c: ReportCollector, incidents: Incident[], tz: string): string {
+  const lines = c.sources.reduce((a, s) => a + s.stats.lines, 0);
+  const unparsed = c.sources.reduce((a, s) => a + s.stats.unparsed, 0);
+  const out: string[] = [`[+] Wrote reports to base: ${base}`];
+  out.push(`[+] Read ${lines} line${lines === 1 ? '' : 's'} from ${c.sources.length} file${c.sources.length === 1 ? '' : 's'} (${unparsed} not parsed), ${c.eventsTotal} event${c.eventsTotal === 1 ? '' : 's'}`);
+  if (incidents.length === 0) {
+    out.push('[+] No alerts detected');
+  } else {
+    out.push('[!] ALERTS:');
+    for (const i of incidents) {
+      const key = i.key !== null && i.keyField !== 'ip' ? ` ${i.keyField}=${printable(i.key)}` : '';
+      out.push(`  - ${i.rule} at ${wallTime(i.first, tz)} (count=${i.count})${key}`);
+      for (const ip of i.ips) out.push(`      ${printable(ip)}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Log-derived text on a terminal: control characters shown escaped, never interpreted. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+

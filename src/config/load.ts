@@ -1,0 +1,272 @@
+// Config loading: read YAML -> interpolate ${ENV} -> validate strictly -> load rule files
+// -> apply overrides -> compile-check every rule -> frozen Config. Every problem is
+// collected with its file and path, then reported at once (exit 78): an operator fixes
+// the whole file in one go instead of one error per restart.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { AppError, describeSystemError } from '../util/errors.js';
+import { expandGlob } from '../util/glob.js';
+import { compileRuleSet, type DetectionSpec, type MatcherSpec, type Problem, type RuleSpec } from '../core/rules.js';
+import { checkTimeZone } from '../core/time.js';
+import type { FormatName, Severity } from '../core/types.js';
+import { interpolate } from './env.js';
+import { configSchema, ruleFileSchema, type RawConfig, type RawRuleFile } from './schema.js';
+
+export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
+
+export interface Config {
+  /** The file it was read from, or null for built-in defaults. */
+  readonly source: string | null;
+  readonly detection: DetectionSpec;
+  /** Names of the rules enabled by config (before command-line selection). */
+  readonly enabledRules: readonly string[];
+  readonly ruleFiles: readonly string[];
+  readonly input: {
+    readonly format: FormatName | 'auto';
+    /** A resolved IANA zone name ("local" is resolved at load). */
+    readonly timeZone: string;
+    readonly year: number | null;
+    readonly maxLineBytes: number;
+  };
+  readonly reports: { readonly dir: string; readonly formats: readonly ('json' | 'csv')[] };
+  readonly scan: { readonly files: readonly string[] };
+  readonly log: { readonly level: RawConfig['log']['level'] };
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Rule files to load instead of the config's rules.files (test-rules --rules). */
+  ruleFiles?: readonly string[];
+}
+
+/**
+ * Loads a config file. `file` null means the default path if it exists, else defaults.
+ * Throws AppError CONFIG_NOT_FOUND / CONFIG_INVALID listing every problem.
+ */
+export function loadConfig(file: string | null, opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  let source: string | null = file;
+  if (source === null && fs.existsSync(DEFAULT_CONFIG_PATH)) source = DEFAULT_CONFIG_PATH;
+  let doc: unknown = {};
+  const problems: Problem[] = [];
+  if (source !== null) {
+    let text: string;
+    try {
+      text = fs.readFileSync(source, 'utf8');
+    } catch (err) {
+      throw new AppError('CONFIG_NOT_FOUND', `cannot read config file ${source} (${describeSystemError(err)}); check the path given to --config`);
+    }
+    doc = parseYaml(text, source, problems);
+    doc = interpolateTree(doc, env, (name, at) => problems.push({ path: `${source}: ${at}`, message: `environment variable ${name} is not set; set it or write \${${name}:-default}` }));
+  }
+  const parsed = configSchema.safeParse(doc ?? {});
+  if (!parsed.success) {
+    problems.push(...zodProblems(parsed.error, source ?? '(defaults)'));
+    throw invalid(source, problems);
+  }
+  const raw = parsed.data;
+  const where = source ?? '(defaults)';
+
+  let timeZone = raw.input.timezone;
+  if (timeZone === 'local') timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  try {
+    checkTimeZone(timeZone);
+  } catch {
+    problems.push({ path: `${where}: input.timezone`, message: `unknown time zone "${raw.input.timezone}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
+  }
+
+  const { matchers, rules, files } = loadRuleFiles(opts.ruleFiles ?? raw.rules.files, problems);
+  const byName = new Map(rules.map((r) => [r.name, r]));
+  for (const [ruleName, ov] of Object.entries(raw.rules.overrides)) {
+    const r = byName.get(ruleName);
+    if (r === undefined) {
+      problems.push({ path: `${where}: rules.overrides.${ruleName}`, message: `no rule named "${ruleName}" in the rule files; known rules: ${[...byName.keys()].join(', ')}` });
+      continue;
+    }
+    byName.set(ruleName, {
+      ...r,
+      enabled: ov.enabled ?? r.enabled,
+      windowMs: ov.window_secs !== undefined ? ov.window_secs * 1000 : r.windowMs,
+      cooldownMs: ov.cooldown_secs !== undefined ? ov.cooldown_secs * 1000 : ov.window_secs !== undefined && !r.explicitCooldown ? ov.window_secs * 1000 : r.cooldownMs,
+      threshold: ov.threshold ?? r.threshold,
+      severity: ov.severity ?? r.severity,
+    });
+  }
+  let enabled = [...byName.values()].filter((r) => r.enabled).map((r) => r.name);
+  if (raw.rules.enabled !== null && opts.ruleFiles === undefined) {
+    raw.rules.enabled.forEach((n, i) => {
+      if (!byName.has(n)) problems.push({ path: `${where}: rules.enabled[${i}]`, message: `no rule named "${n}"; known rules: ${[...byName.keys()].join(', ')}` });
+    });
+    enabled = raw.rules.enabled.filter((n) => byName.has(n));
+  }
+
+  const detection: DetectionSpec = {
+    matchers,
+    rules: [...byName.values()].map(stripLoadFields),
+    limits: {
+      maxKeysPerRule: raw.limits.max_keys_per_rule,
+      maxSamplesPerIncident: raw.limits.max_samples_per_incident,
+      maxValuesPerIncident: raw.limits.max_values_per_incident,
+      maxSampleChars: raw.limits.max_sample_chars,
+    },
+  };
+  problems.push(...compileRuleSet(detection).problems);
+  if (problems.length > 0) throw invalid(source, problems);
+
+  return deepFreeze({
+    source,
+    detection,
+    enabledRules: enabled,
+    ruleFiles: files,
+    input: { format: raw.input.format, timeZone, year: raw.input.year, maxLineBytes: raw.input.max_line_bytes },
+    reports: { dir: raw.reports.dir, formats: [...new Set(raw.reports.formats)] },
+    scan: { files: raw.scan.files },
+    log: { level: raw.log.level },
+  });
+}
+
+interface LoadedRule extends RuleSpec {
+  readonly enabled: boolean;
+  readonly explicitCooldown: boolean;
+}
+
+function stripLoadFields(r: LoadedRule): RuleSpec {
+  const { enabled: _e, explicitCooldown: _c, ...spec } = r;
+  return spec;
+}
+
+function loadRuleFiles(patterns: readonly string[], problems: Problem[]): { matchers: MatcherSpec[]; rules: LoadedRule[]; files: string[] } {
+  const matchers: MatcherSpec[] = [];
+  const rules: LoadedRule[] = [];
+  const files: string[] = [];
+  const seenMatchers = new Map<string, string>();
+  const seenRules = new Map<string, string>();
+  for (const pattern of patterns) {
+    const found = expandGlob(pattern);
+    if (found.length === 0) {
+      problems.push({ path: `rules.files`, message: `no rule file matches ${pattern}; check the path (relative paths start at the working directory ${process.cwd()})` });
+      continue;
+    }
+    for (const file of found) {
+      if (files.includes(file)) continue;
+      files.push(file);
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        problems.push({ path: file, message: `cannot read rule file (${describeSystemError(err)})` });
+        continue;
+      }
+      const doc = parseYaml(text, file, problems);
+      const res = ruleFileSchema.safeParse(doc ?? {});
+      if (!res.success) {
+        problems.push(...zodProblems(res.error, file));
+        continue;
+      }
+      addRuleFile(res.data, file, matchers, rules, seenMatchers, seenRules, problems);
+    }
+  }
+  return { matchers, rules, files };
+}
+
+function addRuleFile(
+  data: RawRuleFile, file: string, matchers: MatcherSpec[], rules: LoadedRule[],
+  seenMatchers: Map<string, string>, seenRules: Map<string, string>, problems: Problem[],
+): void {
+  for (const m of data.matchers) {
+    const prev = seenMatchers.get(m.name);
+    if (prev !== undefined) {
+      problems.push({ path: `${file}: matchers.${m.name}`, message: `matcher name already defined in ${prev}; names must be unique` });
+      continue;
+    }
+    seenMatchers.set(m.name, file);
+    matchers.push({
+      name: m.name,
+      description: m.description,
+      formats: m.formats,
+      programs: m.programs,
+      prefilter: m.prefilter,
+      caseInsensitive: m.case_insensitive,
+      ignore: m.ignore,
+      patterns: m.patterns.map((p) =>
+        typeof p === 'string'
+          ? { regex: p, emit: true, set: [], requires: [], minUsers: 0, clear: false }
+          : { regex: p.regex, emit: p.emit, set: p.set, requires: p.requires, minUsers: p.min_users, clear: p.clear },
+      ),
+      maxSeverity: m.max_severity,
+      context: m.context === null ? null : { ttlMs: m.context.ttl_secs * 1000, maxEntries: m.context.max_entries },
+      origin: file,
+    });
+  }
+  for (const r of data.rules) {
+    const prev = seenRules.get(r.name);
+    if (prev !== undefined) {
+      problems.push({ path: `${file}: rules.${r.name}`, message: `rule name already defined in ${prev}; names must be unique` });
+      continue;
+    }
+    seenRules.set(r.name, file);
+    rules.push({
+      name: r.name,
+      description: r.description,
+      matchers: typeof r.matcher === 'string' ? [r.matcher] : r.matcher,
+      key: r.key,
+      windowMs: r.window_secs * 1000,
+      threshold: r.threshold,
+      cooldownMs: (r.cooldown_secs ?? r.window_secs) * 1000,
+      severity: r.severity as Severity,
+      origin: file,
+      enabled: r.enabled,
+      explicitCooldown: r.cooldown_secs !== undefined,
+    });
+  }
+}
+
+function parseYaml(text: string, file: string, problems: Problem[]): unknown {
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0];
+      problems.push({ path: pos === undefined ? file : `${file}:${pos.line}:${pos.col}`, message: `YAML syntax: ${e.message.split('\n')[0]}` });
+    }
+    return {};
+  }
+  return doc.toJS();
+}
+
+function interpolateTree(v: unknown, env: NodeJS.ProcessEnv, missing: (name: string, at: string) => void, at = ''): unknown {
+  if (typeof v === 'string') return interpolate(v, env, (n) => missing(n, at || '(root)'));
+  if (Array.isArray(v)) return v.map((x, i) => interpolateTree(x, env, missing, `${at}[${i}]`));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = interpolateTree(x, env, missing, at === '' ? k : `${at}.${k}`);
+    return out;
+  }
+  return v;
+}
+
+function zodProblems(error: z.ZodError, file: string): Problem[] {
+  return error.issues.map((issue) => {
+    const p = issue.path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`)).join('');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against config/logward.yaml`;
+    return { path: `${file}: ${p === '' ? '(top level)' : p}`, message };
+  });
+}
+
+function invalid(source: string | null, problems: Problem[]): AppError {
+  const n = problems.length;
+  return new AppError('CONFIG_INVALID', `invalid configuration${source === null ? '' : ` in ${source}`}: ${n} problem${n === 1 ? '' : 's'}; fix them and run \`logward validate\` again`, {
+    details: problems.map((p) => `${p.path}: ${p.message}`),
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

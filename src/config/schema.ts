@@ -1,0 +1,100 @@
+// The strict schemas of logward.yaml and of rule files. Unknown keys are errors (a typo
+// must never silently disable a setting). Shapes here are the YAML shapes, snake_case;
+// load.ts turns them into the frozen camelCase Config.
+
+import { z } from 'zod';
+import { FORMAT_NAMES, SEVERITIES } from '../core/types.js';
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _ (starting with a letter)');
+
+export const REPORT_FORMATS = ['json', 'csv'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ruleOverrideSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  window_secs: posInt.optional(),
+  threshold: posInt.optional(),
+  cooldown_secs: nonNegInt.optional(),
+  severity: z.enum(SEVERITIES).optional(),
+});
+
+export const configSchema = z.strictObject({
+  rules: z.strictObject({
+    files: z.array(z.string().min(1)).min(1).default(['config/rules/*.yaml']),
+    enabled: z.array(name).nullable().default(null),
+    overrides: z.record(name, ruleOverrideSchema).default({}),
+  }).default({ files: ['config/rules/*.yaml'], enabled: null, overrides: {} }),
+  input: z.strictObject({
+    format: z.enum(['auto', ...FORMAT_NAMES]).default('auto'),
+    timezone: z.string().min(1).default('local'),
+    year: z.number().int().min(1970).max(9999).nullable().default(null),
+    max_line_bytes: z.number().int().min(256).max(64 * 1024 * 1024).default(65536),
+  }).default({ format: 'auto', timezone: 'local', year: null, max_line_bytes: 65536 }),
+  limits: z.strictObject({
+    max_keys_per_rule: posInt.default(100_000),
+    max_samples_per_incident: nonNegInt.max(1000).default(5),
+    max_values_per_incident: posInt.max(100_000).default(100),
+    max_sample_chars: posInt.max(1_000_000).default(1000),
+  }).default({ max_keys_per_rule: 100_000, max_samples_per_incident: 5, max_values_per_incident: 100, max_sample_chars: 1000 }),
+  reports: z.strictObject({
+    dir: z.string().min(1).default('reports'),
+    formats: z.array(z.enum(REPORT_FORMATS)).min(1).default(['json', 'csv']),
+  }).default({ dir: 'reports', formats: ['json', 'csv'] }),
+  scan: z.strictObject({
+    files: z.array(z.string().min(1)).default([]),
+  }).default({ files: [] }),
+  log: z.strictObject({
+    level: z.enum(LOG_LEVELS).default('info'),
+  }).default({ level: 'info' }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+const patternSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    regex: z.string().min(1),
+    emit: z.boolean().default(true),
+    set: z.array(name).default([]),
+    requires: z.array(name).default([]),
+    min_users: nonNegInt.default(0),
+    clear: z.boolean().default(false),
+  }),
+]);
+
+export const matcherSchema = z.strictObject({
+  name,
+  description: z.string().default(''),
+  formats: z.array(z.enum(FORMAT_NAMES)).min(1).nullable().default(null),
+  programs: z.array(z.string().min(1)).min(1).nullable().default(null),
+  prefilter: z.array(z.string().min(1)).min(1).nullable().default(null),
+  case_insensitive: z.boolean().default(false),
+  ignore: z.array(z.string().min(1)).default([]),
+  patterns: z.array(patternSchema).default([]),
+  max_severity: z.number().int().min(0).max(7).nullable().default(null),
+  context: z.strictObject({
+    ttl_secs: posInt.default(600),
+    max_entries: posInt.default(10_000),
+  }).nullable().default(null),
+});
+
+export const ruleSchema = z.strictObject({
+  name,
+  description: z.string().default(''),
+  matcher: z.union([name, z.array(name).min(1)]),
+  key: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be ip, user, host, program or a named group').nullable().default(null),
+  window_secs: posInt,
+  threshold: posInt,
+  cooldown_secs: nonNegInt.optional(),
+  severity: z.enum(SEVERITIES).default('medium'),
+  enabled: z.boolean().default(true),
+});
+
+export const ruleFileSchema = z.strictObject({
+  matchers: z.array(matcherSchema).default([]),
+  rules: z.array(ruleSchema).default([]),
+});
+
+export type RawRuleFile = z.infer<typeof ruleFileSchema>;

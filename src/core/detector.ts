@@ -1,0 +1,221 @@
+// The detection core that scan and run both drive: line -> parse -> match -> window ->
+// incident. Pure: it is fed lines and calls a listener; it never reads a file or a clock.
+// Line numbers, counters and connection context are per source; windows are per rule and
+// shared by every source, so an attack spread over two files is one incident.
+
+import { FormatChain, detectFormat, DETECT_LINES } from './parse/index.js';
+import { MatchEngine, MatchState, type MatchHit } from './matcher.js';
+import type { CompiledRuleSet } from './rules.js';
+import type { DetectionEvent, FormatName, Incident, LogRecord, TimeContext } from './types.js';
+import { RuleWindow, type IncidentListener } from './window.js';
+
+export interface DetectorListener extends IncidentListener {
+  event(ev: DetectionEvent): void;
+}
+
+export interface SourceOptions {
+  /** The name reported for this source (the path exactly as the user gave it). */
+  label: string;
+  /** A format name, or 'auto' to detect it from the first lines. */
+  format: FormatName | 'auto';
+  time: TimeContext;
+  /** Line number of the line before the first one fed (resuming a tailed file). */
+  startLine?: number;
+}
+
+export interface SourceStats {
+  lines: number;
+  blank: number;
+  parsed: number;
+  unparsed: number;
+  events: number;
+  format: FormatName | null;
+  firstTime: number | null;
+  lastTime: number | null;
+}
+
+export interface RuleStats {
+  events: number;
+  /** Events without a value for the rule's key (e.g. no ip): counted, not windowed. */
+  unkeyed: number;
+  incidents: number;
+}
+
+/** How often (event time) windows drop keys nothing can extend any more. */
+const EXPIRE_EVERY_MS = 60_000;
+
+export class Detector {
+  readonly engine: MatchEngine;
+  readonly windows: ReadonlyMap<string, RuleWindow>;
+  readonly ruleStats = new Map<string, RuleStats>();
+  private watermark = -Infinity;
+  private nextExpire = -Infinity;
+
+  constructor(
+    readonly ruleset: CompiledRuleSet,
+    private readonly listener: DetectorListener,
+  ) {
+    this.engine = new MatchEngine(ruleset);
+    const windows = new Map<string, RuleWindow>();
+    for (const rule of ruleset.rules) {
+      windows.set(rule.spec.name, new RuleWindow(rule, ruleset.limits, listener));
+      this.ruleStats.set(rule.spec.name, { events: 0, unkeyed: 0, incidents: 0 });
+    }
+    this.windows = windows;
+  }
+
+  source(opts: SourceOptions): DetectorSource {
+    return new DetectorSource(this, opts);
+  }
+
+  /** Newest event time seen (event-time "now"), or -Infinity before any event. */
+  get eventTime(): number {
+    return this.watermark;
+  }
+
+  /** @internal one matcher hit on one record: an event per rule fed by the matcher. */
+  hit(hit: MatchHit, rec: LogRecord, src: DetectorSource, lineNo: number, text: string): void {
+    const t = rec.time;
+    if (t > this.watermark) {
+      this.watermark = t;
+      if (t >= this.nextExpire) {
+        for (const w of this.windows.values()) w.expire(t);
+        this.nextExpire = t + EXPIRE_EVERY_MS;
+      }
+    }
+    for (const rule of hit.matcher.rules) {
+      const spec = rule.spec;
+      const ev: DetectionEvent = {
+        rule: spec.name,
+        matcher: hit.matcher.name,
+        source: src.label,
+        line: lineNo,
+        time: t,
+        ip: hit.ip,
+        user: hit.user,
+        host: rec.host,
+        program: rec.program,
+        text,
+      };
+      src.stats.events++;
+      const rs = this.ruleStats.get(spec.name)!;
+      rs.events++;
+      this.listener.event(ev);
+      const key = spec.key === null ? '' : keyOf(spec.key, ev, hit.extra);
+      if (key === null) {
+        rs.unkeyed++;
+        continue;
+      }
+      this.windows.get(spec.name)!.add(key, ev);
+    }
+  }
+
+  /** End of all input: every open incident is closed and reported. */
+  flush(): void {
+    for (const w of this.windows.values()) w.flush();
+    for (const [name, w] of this.windows) this.ruleStats.get(name)!.incidents = w.stats.incidents;
+  }
+}
+
+function keyOf(field: string, ev: DetectionEvent, extra: Record<string, string> | null): string | null {
+  switch (field) {
+    case 'ip': return ev.ip;
+    case 'user': return ev.user;
+    case 'host': return ev.host;
+    case 'program': return ev.program;
+    default: return extra?.[field] ?? null;
+  }
+}
+
+export class DetectorSource {
+  readonly label: string;
+  readonly stats: SourceStats = { lines: 0, blank: 0, parsed: 0, unparsed: 0, events: 0, format: null, firstTime: null, lastTime: null };
+  readonly matchState = new MatchState();
+  private readonly time: TimeContext;
+  private readonly forced: FormatName | null;
+  private chain: FormatChain | null = null;
+  /** Lines held until the format is known. */
+  private pending: string[] = [];
+  /** Absolute line number of the last line processed (1-based lines). */
+  private lineNo: number;
+  private rec: LogRecord | null = null;
+  private text = '';
+  private readonly onHitAt = (hit: MatchHit): void => this.detector.hit(hit, this.rec!, this, this.lineNo, this.text);
+
+  constructor(
+    private readonly detector: Detector,
+    opts: SourceOptions,
+  ) {
+    this.label = opts.label;
+    this.time = opts.time;
+    this.forced = opts.format === 'auto' ? null : opts.format;
+    this.lineNo = opts.startLine ?? 0;
+    if (this.forced !== null) {
+      this.chain = new FormatChain(this.forced, true);
+      this.stats.format = this.forced;
+    }
+  }
+
+  /** Feeds one line (without its newline). */
+  line(text: string): void {
+    if (this.chain === null) {
+      this.pending.push(text);
+      if (this.pending.length >= DETECT_LINES) this.settle();
+      return;
+    }
+    this.process(text);
+  }
+
+  /**
+   * Processes lines held for format detection now, with what has arrived so far.
+   * scan calls it at the end; run calls it after each read so a short file is not held.
+   */
+  settle(): void {
+    if (this.chain !== null) return;
+    const sample = this.pending.filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    const found = detectFormat(sample.slice(0, DETECT_LINES), this.time);
+    if (found === null && sample.length === 0) return; // nothing to decide on yet
+    this.chain = new FormatChain(found, false);
+    this.stats.format = found;
+    const held = this.pending;
+    this.pending = [];
+    for (const l of held) this.process(l);
+  }
+
+  end(): void {
+    if (this.chain === null) {
+      const held = this.pending;
+      if (held.every((l) => l.trim() === '' || l.startsWith('#'))) {
+        // Only blank or comment lines: nothing to detect, still counted.
+        this.pending = [];
+        this.chain = new FormatChain(null, false);
+        for (const l of held) this.process(l);
+        return;
+      }
+      this.settle();
+    }
+  }
+
+  private process(text: string): void {
+    const st = this.stats;
+    st.lines++;
+    this.lineNo++;
+    if (text.length === 0) {
+      st.blank++;
+      return;
+    }
+    const rec = this.chain!.parse(text, this.time);
+    if (rec === null) {
+      st.unparsed++;
+      return;
+    }
+    st.parsed++;
+    if (st.firstTime === null) st.firstTime = rec.time;
+    st.lastTime = rec.time;
+    this.rec = rec;
+    this.text = text;
+    this.detector.engine.match(rec, this.matchState, this.onHitAt);
+  }
+}
+
+export type { Incident };

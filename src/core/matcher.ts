@@ -1,0 +1,165 @@
+// Turns parsed records into matcher hits. Matchers are indexed by format and program, so
+// an nginx line never runs an sshd regex; a literal prefilter runs before any regex.
+// Connection context (fail2ban's multi-line sshd state) lives per source, keyed by
+// host+program+pid, expires on event time and is bounded in entries.
+
+import { normalizeIp } from './ip.js';
+import type { CompiledMatcher, CompiledRuleSet } from './rules.js';
+import type { FormatName, LogRecord } from './types.js';
+
+export interface MatchHit {
+  matcher: CompiledMatcher;
+  ip: string | null;
+  user: string | null;
+  /** Named groups other than ip/user, when the matcher has any. */
+  extra: Record<string, string> | null;
+}
+
+interface ConnectionContext {
+  lastT: number;
+  ip: string | null;
+  users: Set<string>;
+  lastUser: string | null;
+  flags: Set<string>;
+}
+
+/** Per-source match state: one per file or stream. */
+export class MatchState {
+  readonly contexts = new Map<string, ConnectionContext>();
+  evictedContexts = 0;
+}
+
+const PROGRAM_CACHE_MAX = 1024;
+
+export class MatchEngine {
+  private readonly matchers: readonly CompiledMatcher[];
+  private readonly index = new Map<FormatName, Map<string, CompiledMatcher[]>>();
+
+  constructor(ruleset: CompiledRuleSet) {
+    this.matchers = ruleset.matchers;
+  }
+
+  /** Matchers that may accept records of this format and program. */
+  candidates(format: FormatName, program: string | null): CompiledMatcher[] {
+    let byProgram = this.index.get(format);
+    if (byProgram === undefined) {
+      byProgram = new Map();
+      this.index.set(format, byProgram);
+    }
+    const key = program ?? '';
+    let list = byProgram.get(key);
+    if (list === undefined) {
+      list = this.matchers.filter(
+        (m) => (m.formats === null || m.formats.has(format)) && (m.programs === null || (program !== null && m.programs.has(program))),
+      );
+      // Program names come from log text: cap the cache so crafted names cannot grow it.
+      if (byProgram.size < PROGRAM_CACHE_MAX) byProgram.set(key, list);
+    }
+    return list;
+  }
+
+  /** Runs every candidate matcher on the record; calls onHit for each emitted hit. */
+  match(rec: LogRecord, state: MatchState, onHit: (hit: MatchHit) => void): void {
+    const list = this.candidates(rec.format, rec.program);
+    if (list.length === 0) return;
+    const msg = rec.message;
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i]!;
+      if (m.maxSeverity !== null) {
+        if (rec.severity === null || rec.severity > m.maxSeverity) {
+          if (m.patterns.length === 0) continue;
+        } else if (m.patterns.length === 0) {
+          onHit({ matcher: m, ip: rec.ip, user: rec.user, extra: null });
+          continue;
+        }
+      }
+      if (m.prefilter !== null && !hasAny(msg, m.prefilter)) continue;
+      if (m.ignore.length > 0 && testAny(msg, m.ignore)) continue;
+      this.runPatterns(m, rec, state, onHit);
+    }
+  }
+
+  private runPatterns(m: CompiledMatcher, rec: LogRecord, state: MatchState, onHit: (hit: MatchHit) => void): void {
+    const msg = rec.message;
+    let ctx: ConnectionContext | undefined;
+    let ctxKey: string | undefined;
+    const ctxConf = m.context;
+    for (const p of m.patterns) {
+      if (p.requires.length > 0) {
+        if (ctxConf === null) continue;
+        ctxKey ??= contextKey(m, rec);
+        ctx ??= liveContext(state, ctxKey, rec.time, ctxConf.ttlMs);
+        if (ctx === undefined || !p.requires.every((f) => ctx!.flags.has(f))) continue;
+      }
+      const g = p.re.exec(msg);
+      if (g === null) continue;
+      const groups = g.groups;
+      let ip = groups?.ip !== undefined && groups.ip !== '' ? normalizeIp(groups.ip) : null;
+      let user = groups?.user !== undefined && groups.user !== '' ? groups.user : null;
+      if (ctxConf !== null) {
+        ctxKey ??= contextKey(m, rec);
+        ctx ??= liveContext(state, ctxKey, rec.time, ctxConf.ttlMs);
+        if (ctx === undefined) ctx = newContext(state, ctxKey, rec.time, ctxConf.maxEntries);
+        ctx.lastT = rec.time;
+        if (ip !== null) ctx.ip = ip;
+        if (user !== null) {
+          // Bounded: a connection trying thousands of names still holds a small set.
+          if (ctx.users.size < 64) ctx.users.add(user);
+          ctx.lastUser = user;
+        }
+        for (const f of p.set) ctx.flags.add(f);
+      }
+      if (p.emit && (p.minUsers === 0 || (ctx !== undefined && ctx.users.size >= p.minUsers))) {
+        ip ??= rec.ip ?? ctx?.ip ?? null;
+        user ??= rec.user ?? ctx?.lastUser ?? null;
+        let extra: Record<string, string> | null = null;
+        if (m.extraGroups.length > 0 && groups !== undefined) {
+          extra = {};
+          for (const name of m.extraGroups) {
+            const v = groups[name];
+            if (v !== undefined) extra[name] = v;
+          }
+        }
+        onHit({ matcher: m, ip, user, extra });
+      }
+      if (p.clear && ctxKey !== undefined) state.contexts.delete(ctxKey);
+      return;
+    }
+  }
+}
+
+function hasAny(msg: string, lits: readonly string[]): boolean {
+  for (let i = 0; i < lits.length; i++) if (msg.includes(lits[i]!)) return true;
+  return false;
+}
+
+function testAny(msg: string, res: readonly RegExp[]): boolean {
+  for (let i = 0; i < res.length; i++) if (res[i]!.test(msg)) return true;
+  return false;
+}
+
+function contextKey(m: CompiledMatcher, rec: LogRecord): string {
+  return `${m.name}\u0000${rec.host ?? ''}\u0000${rec.program ?? ''}\u0000${rec.pid ?? ''}`;
+}
+
+function liveContext(state: MatchState, key: string, t: number, ttlMs: number): ConnectionContext | undefined {
+  const ctx = state.contexts.get(key);
+  if (ctx === undefined) return undefined;
+  if (Math.abs(t - ctx.lastT) > ttlMs) {
+    state.contexts.delete(key);
+    return undefined;
+  }
+  return ctx;
+}
+
+function newContext(state: MatchState, key: string, t: number, maxEntries: number): ConnectionContext {
+  if (state.contexts.size >= maxEntries) {
+    // Insertion order approximates age: drop the oldest connection.
+    const oldest = state.contexts.keys().next().value;
+    if (oldest !== undefined) state.contexts.delete(oldest);
+    state.evictedContexts++;
+  }
+  const ctx: ConnectionContext = { lastT: t, ip: null, users: new Set(), lastUser: null, flags: new Set() };
+  state.contexts.set(key, ctx);
+  return ctx;
+}

@@ -1,0 +1,197 @@
+// Rule and matcher specifications (frozen plain data produced by the config loader) and
+// their compilation. Every regex is compiled exactly once here; a rule's key must be a
+// field every one of its matchers can produce, checked at load, not at the first event.
+
+import type { FormatName, Severity } from './types.js';
+
+export interface PatternSpec {
+  readonly regex: string;
+  /** false: remember the captures in the connection context, emit nothing. */
+  readonly emit: boolean;
+  readonly set: readonly string[];
+  readonly requires: readonly string[];
+  /** Emit only when the connection context has seen at least this many distinct users. */
+  readonly minUsers: number;
+  /** Forget the connection context after this match. */
+  readonly clear: boolean;
+}
+
+export interface MatcherSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly formats: readonly FormatName[] | null;
+  readonly programs: readonly string[] | null;
+  readonly prefilter: readonly string[] | null;
+  readonly caseInsensitive: boolean;
+  readonly ignore: readonly string[];
+  readonly patterns: readonly PatternSpec[];
+  /** Records whose syslog severity is this or more severe (lower) match without a pattern. */
+  readonly maxSeverity: number | null;
+  readonly context: { readonly ttlMs: number; readonly maxEntries: number } | null;
+  /** Where it was defined, for messages ("config/rules/ssh.yaml"). */
+  readonly origin: string;
+}
+
+export interface RuleSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly matchers: readonly string[];
+  /** null: one window for the whole host. */
+  readonly key: string | null;
+  readonly windowMs: number;
+  readonly threshold: number;
+  readonly cooldownMs: number;
+  readonly severity: Severity;
+  readonly origin: string;
+}
+
+export interface DetectionLimits {
+  /** Keys held per rule; the stalest is evicted first (counted). */
+  readonly maxKeysPerRule: number;
+  readonly maxSamplesPerIncident: number;
+  /** Distinct ips/users/hosts kept per incident. */
+  readonly maxValuesPerIncident: number;
+  /** Longest sample text kept, in characters. */
+  readonly maxSampleChars: number;
+}
+
+export interface DetectionSpec {
+  readonly matchers: readonly MatcherSpec[];
+  readonly rules: readonly RuleSpec[];
+  readonly limits: DetectionLimits;
+}
+
+/** Fields every event carries; a rule may key on them without a named group. */
+export const EVENT_FIELDS = ['ip', 'user', 'host', 'program'] as const;
+
+export interface CompiledPattern {
+  readonly re: RegExp;
+  readonly emit: boolean;
+  readonly set: readonly string[];
+  readonly requires: readonly string[];
+  readonly minUsers: number;
+  readonly clear: boolean;
+}
+
+export interface CompiledRule {
+  readonly spec: RuleSpec;
+  readonly index: number;
+}
+
+export interface CompiledMatcher {
+  readonly spec: MatcherSpec;
+  readonly name: string;
+  readonly formats: ReadonlySet<FormatName> | null;
+  readonly programs: ReadonlySet<string> | null;
+  readonly prefilter: readonly string[] | null;
+  readonly ignore: readonly RegExp[];
+  readonly patterns: readonly CompiledPattern[];
+  readonly maxSeverity: number | null;
+  readonly context: { readonly ttlMs: number; readonly maxEntries: number } | null;
+  /** Named groups any pattern can capture besides ip and user. */
+  readonly extraGroups: readonly string[];
+  /** Enabled rules fed by this matcher. */
+  readonly rules: readonly CompiledRule[];
+}
+
+export interface CompiledRuleSet {
+  readonly matchers: readonly CompiledMatcher[];
+  readonly rules: readonly CompiledRule[];
+  readonly limits: DetectionLimits;
+}
+
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+}
+
+const GROUP_NAME = /\(\?<([A-Za-z_$][\w$]*)>/g;
+
+export function groupNames(source: string): string[] {
+  return [...source.matchAll(GROUP_NAME)].map((m) => m[1]!);
+}
+
+/** Compiles one regex, or returns the engine's reason it is invalid. */
+export function tryCompile(source: string, flags: string): RegExp | string {
+  try {
+    return new RegExp(source, flags);
+  } catch (err) {
+    return err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
+  }
+}
+
+/**
+ * Compiles a validated spec. Problems (bad regexes, unknown matchers, key fields no
+ * matcher produces) are all collected; the rule set is usable only when there are none.
+ */
+export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const rules: CompiledRule[] = spec.rules.map((r, index) => ({ spec: r, index }));
+  const byMatcher = new Map<string, CompiledRule[]>();
+  const matcherSpecs = new Map(spec.matchers.map((m) => [m.name, m]));
+
+  for (const rule of rules) {
+    const r = rule.spec;
+    for (const name of r.matchers) {
+      const m = matcherSpecs.get(name);
+      if (m === undefined) {
+        problems.push({ path: `${r.origin}: rules.${r.name}.matcher`, message: `unknown matcher "${name}"; define it under matchers: or use one of: ${[...matcherSpecs.keys()].join(', ') || '(none)'}` });
+        continue;
+      }
+      const list = byMatcher.get(name) ?? [];
+      list.push(rule);
+      byMatcher.set(name, list);
+      if (r.key !== null && !(EVENT_FIELDS as readonly string[]).includes(r.key)) {
+        const missing = m.patterns.length === 0 || m.patterns.some((p) => p.emit && !groupNames(p.regex).includes(r.key!));
+        if (missing) {
+          problems.push({ path: `${r.origin}: rules.${r.name}.key`, message: `key "${r.key}" is not a named group of every emitting pattern of matcher "${name}"; use ip, user, host, program or a group such as (?<${r.key}>...)` });
+        }
+      }
+    }
+  }
+
+  const matchers: CompiledMatcher[] = [];
+  for (const m of spec.matchers) {
+    const flags = m.caseInsensitive ? 'i' : '';
+    const at = `${m.origin}: matchers.${m.name}`;
+    const patterns: CompiledPattern[] = [];
+    const extra = new Set<string>();
+    m.patterns.forEach((p, i) => {
+      const re = tryCompile(p.regex, flags);
+      if (typeof re === 'string') {
+        problems.push({ path: `${at}.patterns[${i}]`, message: `invalid regular expression: ${re}` });
+        return;
+      }
+      for (const g of groupNames(p.regex)) if (g !== 'ip' && g !== 'user') extra.add(g);
+      patterns.push({ re, emit: p.emit, set: p.set, requires: p.requires, minUsers: p.minUsers, clear: p.clear });
+      if ((p.set.length > 0 || p.requires.length > 0 || p.minUsers > 0 || p.clear) && m.context === null) {
+        problems.push({ path: `${at}.patterns[${i}]`, message: 'set/requires/min_users/clear need a connection context; add context: { ttl_secs: 600 } to the matcher' });
+      }
+    });
+    const ignore: RegExp[] = [];
+    m.ignore.forEach((src, i) => {
+      const re = tryCompile(src, flags);
+      if (typeof re === 'string') problems.push({ path: `${at}.ignore[${i}]`, message: `invalid regular expression: ${re}` });
+      else ignore.push(re);
+    });
+    if (m.patterns.length === 0 && m.maxSeverity === null) {
+      problems.push({ path: at, message: 'a matcher needs patterns, max_severity, or both' });
+    }
+    const fed = byMatcher.get(m.name);
+    if (fed === undefined) continue; // no enabled rule uses it: never run it
+    matchers.push({
+      spec: m,
+      name: m.name,
+      formats: m.formats === null ? null : new Set(m.formats),
+      programs: m.programs === null ? null : new Set(m.programs),
+      prefilter: m.prefilter,
+      ignore,
+      patterns,
+      maxSeverity: m.maxSeverity,
+      context: m.context,
+      extraGroups: [...extra],
+      rules: fed,
+    });
+  }
+  return { ruleset: { matchers, rules, limits: spec.limits }, problems };
+}

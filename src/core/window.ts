@@ -1,0 +1,227 @@
+// Sliding windows on event time, one store per rule. A key fires when `threshold` of its
+// events fall within `window` (inclusive: events exactly `window` apart are together).
+// From then on its events join that one incident until `cooldown` passes without any, so
+// a burst is one incident, never the prototype's overlapping duplicates.
+// Out of order: an event older than the key's newest joins the window if it is within
+// `window` of it; an event more than `window` older is a clock step back: the key's
+// window restarts from it (counted). Keys are held in least-recently-hit order, so the
+// stalest key is evicted first at the cap and expiry scans only the stale front.
+
+import { createHash } from 'node:crypto';
+import type { CompiledRule, DetectionLimits } from './rules.js';
+import type { DetectionEvent, Incident } from './types.js';
+
+interface OpenIncident {
+  id: string;
+  first: number;
+  last: number;
+  firedAt: number;
+  count: number;
+  ips: Set<string>;
+  users: Set<string>;
+  hosts: Set<string>;
+  truncated: boolean;
+  samples: Incident['samples'];
+}
+
+interface KeyState {
+  /** Hit times inside the window, ascending; fewer than threshold. */
+  times: number[];
+  /** The events behind `times` (same order), for the incident's first values. */
+  events: DetectionEvent[];
+  maxT: number;
+  incident: OpenIncident | null;
+}
+
+export interface WindowStats {
+  keys: number;
+  evictedKeys: number;
+  clockSteps: number;
+  incidents: number;
+}
+
+export interface IncidentListener {
+  opened(incident: Incident): void;
+  closed(incident: Incident): void;
+}
+
+export class RuleWindow {
+  private readonly keys = new Map<string, KeyState>();
+  private readonly windowMs: number;
+  private readonly cooldownMs: number;
+  private readonly threshold: number;
+  private readonly horizonMs: number;
+  readonly stats: WindowStats = { keys: 0, evictedKeys: 0, clockSteps: 0, incidents: 0 };
+
+  constructor(
+    private readonly rule: CompiledRule,
+    private readonly limits: DetectionLimits,
+    private readonly listener: IncidentListener,
+  ) {
+    this.windowMs = rule.spec.windowMs;
+    this.cooldownMs = rule.spec.cooldownMs;
+    this.threshold = rule.spec.threshold;
+    this.horizonMs = Math.max(this.windowMs, this.cooldownMs);
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  add(key: string, ev: DetectionEvent): void {
+    const t = ev.time;
+    let st = this.keys.get(key);
+    if (st === undefined) {
+      if (this.keys.size >= this.limits.maxKeysPerRule) this.evictStalest();
+      st = { times: [], events: [], maxT: t, incident: null };
+    } else {
+      this.keys.delete(key); // re-inserted below: most recently hit last
+    }
+    this.keys.set(key, st);
+
+    const inc = st.incident;
+    if (inc !== null) {
+      if (t >= inc.first - this.cooldownMs && t <= inc.last + this.cooldownMs) {
+        this.absorb(inc, ev);
+        if (t > st.maxT) st.maxT = t;
+        return;
+      }
+      this.close(key, st);
+    }
+    if (t < st.maxT - this.windowMs) {
+      this.stats.clockSteps++;
+      st.times.length = 0;
+      st.events.length = 0;
+      st.maxT = t;
+    } else if (t > st.maxT) {
+      st.maxT = t;
+    }
+    insertSorted(st, t, ev);
+    const lo = st.maxT - this.windowMs;
+    let drop = 0;
+    while (drop < st.times.length && st.times[drop]! < lo) drop++;
+    if (drop > 0) {
+      st.times.splice(0, drop);
+      st.events.splice(0, drop);
+    }
+    if (st.times.length >= this.threshold) this.fire(key, st, t);
+  }
+
+  /**
+   * Closes incidents and forgets keys that nothing can extend any more: their newest hit
+   * is further than window and cooldown behind the watermark (the newest event time seen).
+   */
+  expire(watermark: number): void {
+    for (const [key, st] of this.keys) {
+      const newest = st.incident === null ? st.maxT : Math.max(st.maxT, st.incident.last);
+      if (newest + this.horizonMs >= watermark) break; // the rest were hit more recently
+      if (st.incident !== null) this.close(key, st);
+      this.keys.delete(key);
+    }
+  }
+
+  /** End of input: closes every open incident. */
+  flush(): void {
+    for (const [key, st] of this.keys) if (st.incident !== null) this.close(key, st);
+    this.keys.clear();
+  }
+
+  private evictStalest(): void {
+    const oldest = this.keys.keys().next();
+    if (oldest.done === true) return;
+    const st = this.keys.get(oldest.value)!;
+    if (st.incident !== null) this.close(oldest.value, st);
+    this.keys.delete(oldest.value);
+    this.stats.evictedKeys++;
+  }
+
+  private fire(key: string, st: KeyState, t: number): void {
+    const first = st.times[0]!;
+    const inc: OpenIncident = {
+      id: incidentId(this.rule.spec.name, key, first),
+      first,
+      last: st.times[st.times.length - 1]!,
+      firedAt: t,
+      count: 0,
+      ips: new Set(),
+      users: new Set(),
+      hosts: new Set(),
+      truncated: false,
+      samples: [],
+    };
+    for (const e of st.events) this.absorb(inc, e);
+    st.times.length = 0;
+    st.events.length = 0;
+    st.incident = inc;
+    this.stats.incidents++;
+    this.listener.opened(this.snapshot(key, inc));
+  }
+
+  private absorb(inc: OpenIncident, ev: DetectionEvent): void {
+    inc.count++;
+    if (ev.time < inc.first) inc.first = ev.time;
+    if (ev.time > inc.last) inc.last = ev.time;
+    const cap = this.limits.maxValuesPerIncident;
+    inc.truncated = addCapped(inc.ips, ev.ip, cap) || inc.truncated;
+    inc.truncated = addCapped(inc.users, ev.user, cap) || inc.truncated;
+    inc.truncated = addCapped(inc.hosts, ev.host, cap) || inc.truncated;
+    if (inc.samples.length < this.limits.maxSamplesPerIncident) {
+      const max = this.limits.maxSampleChars;
+      inc.samples.push({ source: ev.source, line: ev.line, time: ev.time, text: ev.text.length > max ? ev.text.slice(0, max) : ev.text });
+    }
+  }
+
+  private close(key: string, st: KeyState): void {
+    const inc = st.incident!;
+    st.incident = null;
+    this.listener.closed(this.snapshot(key, inc));
+  }
+
+  private snapshot(key: string, inc: OpenIncident): Incident {
+    const spec = this.rule.spec;
+    return {
+      id: inc.id,
+      rule: spec.name,
+      severity: spec.severity,
+      key: spec.key === null ? null : key,
+      keyField: spec.key,
+      first: inc.first,
+      last: inc.last,
+      firedAt: inc.firedAt,
+      count: inc.count,
+      ips: [...inc.ips],
+      users: [...inc.users],
+      hosts: [...inc.hosts],
+      truncated: inc.truncated,
+      samples: inc.samples.slice(),
+      windowMs: spec.windowMs,
+      threshold: spec.threshold,
+    };
+  }
+}
+
+function insertSorted(st: KeyState, t: number, ev: DetectionEvent): void {
+  const times = st.times;
+  let i = times.length;
+  while (i > 0 && times[i - 1]! > t) i--;
+  if (i === times.length) {
+    times.push(t);
+    st.events.push(ev);
+  } else {
+    times.splice(i, 0, t);
+    st.events.splice(i, 0, ev);
+  }
+}
+
+/** Adds v unless null; returns true when v was new but the set was full. */
+function addCapped(set: Set<string>, v: string | null, cap: number): boolean {
+  if (v === null || set.has(v)) return false;
+  if (set.size >= cap) return true;
+  set.add(v);
+  return false;
+}
+
+/** Same rule, key and first event time -> same id, across runs and restarts. */
+export function incidentId(rule: string, key: string, first: number): string {
+  return createHash('sha256').update(`${rule}\n${key}\n${first}`).digest('hex').slice(0, 16);
+}

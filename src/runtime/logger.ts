@@ -1,0 +1,33 @@
+// Diagnostics through pino: JSON lines (journald and docker collect them). Secrets never
+// reach a log: known secret fields are redacted wherever they appear.
+
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  'password', 'pass', 'token', 'secret', 'authorization',
+  '*.password', '*.pass', '*.token', '*.secret', '*.authorization',
+  'smtp.pass', 'env.SMTP_PASS', 'env.IPINFO_TOKEN',
+];
+
+export interface LoggerOptions {
+  level: string;
+  /** File descriptor to write to: 1 for the daemon (stdout), 2 for one-shot commands. */
+  fd?: 1 | 2;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const level = process.env.LOGWARD_LOG_LEVEL ?? opts.level;
+  return pino(
+    {
+      name: 'logward',
+      level,
+      base: { pid: process.pid },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ fd: opts.fd ?? 2, sync: true }),
+  );
+}

@@ -1,0 +1,82 @@
+// `--events FILE`: every matched event as one JSON object per line, with exactly the
+// fields {"rule","file","line","time","ip","user","host","program"}. Written to a
+// temporary file in batches and renamed into place at the end, so a reader never sees
+// half a scan; a failed scan leaves no file behind.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { isoUtc } from '../core/time.js';
+import type { DetectionEvent } from '../core/types.js';
+import { AppError, describeSystemError } from '../util/errors.js';
+
+const FLUSH_BYTES = 1 << 20;
+
+export function eventLine(ev: DetectionEvent): string {
+  return JSON.stringify({
+    rule: ev.rule, file: ev.source, line: ev.line, time: isoUtc(ev.time),
+    ip: ev.ip, user: ev.user, host: ev.host, program: ev.program,
+  });
+}
+
+export class EventsFile {
+  private parts: string[] = [];
+  private size = 0;
+  private closed = false;
+
+  private constructor(private readonly target: string, private readonly tmp: string, private readonly fd: number) {}
+
+  static create(target: string): EventsFile {
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+    try {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      return new EventsFile(target, tmp, fs.openSync(tmp, 'w', 0o640));
+    } catch (err) {
+      throw unwritable(target, err);
+    }
+  }
+
+  write(ev: DetectionEvent): void {
+    const line = eventLine(ev);
+    this.parts.push(line);
+    this.size += line.length + 1;
+    if (this.size >= FLUSH_BYTES) this.flush();
+  }
+
+  commit(): void {
+    try {
+      this.flush();
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      this.closed = true;
+      fs.renameSync(this.tmp, this.target);
+    } catch (err) {
+      this.abort();
+      throw unwritable(this.target, err);
+    }
+  }
+
+  abort(): void {
+    if (!this.closed) {
+      try { fs.closeSync(this.fd); } catch { /* already closed */ }
+      this.closed = true;
+    }
+    fs.rmSync(this.tmp, { force: true });
+  }
+
+  private flush(): void {
+    if (this.parts.length === 0) return;
+    const data = `${this.parts.join('\n')}\n`;
+    this.parts = [];
+    this.size = 0;
+    try {
+      fs.writeSync(this.fd, data);
+    } catch (err) {
+      this.abort();
+      throw unwritable(this.target, err);
+    }
+  }
+}
+
+function unwritable(target: string, err: unknown): AppError {
+  return new AppError('OUTPUT_UNWRITABLE', `cannot write events file ${target} (${describeSystemError(err)}); check the path and free space`, { cause: err });
+}
