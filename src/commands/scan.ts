@@ -5,7 +5,7 @@
 import { loadConfig } from '../config/load.js';
 import { Detector } from '../core/detector.js';
 import { detectFormat } from '../core/parse/index.js';
-import { FormatChain } from '../core/parse/index.js';
+import { FormatChain, ParseContext } from '../core/parse/index.js';
 import { checkTimeZone, wallTime } from '../core/time.js';
 import type { DetectionEvent, FormatName, Incident, TimeContext } from '../core/types.js';
 import { resolveInputs, readHead, readLines, type BatchInput } from '../sources/file-batch.js';
@@ -88,7 +88,7 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
 
   let events: EventsFile | null = null;
   if (v.events !== undefined) events = EventsFile.create(v.events as string);
-  const collector = new ReportCollector(100_000, events === null ? undefined : (ev: DetectionEvent) => events!.write(ev));
+  const collector = new ReportCollector(config.reports.maxEvents, events === null ? undefined : (ev: DetectionEvent) => events!.write(ev));
   const detector = new Detector(ruleset, collector);
   try {
     for (const input of inputs) {
@@ -126,7 +126,7 @@ async function oldestFirst(inputs: BatchInput[], format: FormatName | 'auto', ti
   const keyed = await Promise.all(inputs.map(async (input, index) => {
     if (input.path === null) return { input, index, first: Infinity };
     const head = await readHead(input, 50);
-    const ctx = timeOf(input);
+    const ctx = new ParseContext(timeOf(input));
     const chain = new FormatChain(format === 'auto' ? detectFormat(head, ctx) : format, format !== 'auto');
     let first = Infinity;
     for (const l of head) {

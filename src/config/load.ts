@@ -31,7 +31,7 @@ export interface Config {
     readonly year: number | null;
     readonly maxLineBytes: number;
   };
-  readonly reports: { readonly dir: string; readonly formats: readonly ('json' | 'csv')[] };
+  readonly reports: { readonly dir: string; readonly formats: readonly ('json' | 'csv')[]; readonly maxEvents: number };
   readonly scan: { readonly files: readonly string[] };
   readonly log: { readonly level: RawConfig['log']['level'] };
 }
@@ -122,7 +122,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     enabledRules: enabled,
     ruleFiles: files,
     input: { format: raw.input.format, timeZone, year: raw.input.year, maxLineBytes: raw.input.max_line_bytes },
-    reports: { dir: raw.reports.dir, formats: [...new Set(raw.reports.formats)] },
+    reports: { dir: raw.reports.dir, formats: [...new Set(raw.reports.formats)], maxEvents: raw.reports.max_events },
     scan: { files: raw.scan.files },
     log: { level: raw.log.level },
   });

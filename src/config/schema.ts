@@ -41,7 +41,8 @@ export const configSchema = z.strictObject({
   reports: z.strictObject({
     dir: z.string().min(1).default('reports'),
     formats: z.array(z.enum(REPORT_FORMATS)).min(1).default(['json', 'csv']),
-  }).default({ dir: 'reports', formats: ['json', 'csv'] }),
+    max_events: nonNegInt.max(10_000_000).default(10_000),
+  }).default({ dir: 'reports', formats: ['json', 'csv'], max_events: 10_000 }),
   scan: z.strictObject({
     files: z.array(z.string().min(1)).default([]),
   }).default({ files: [] }),

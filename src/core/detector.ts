@@ -3,11 +3,12 @@
 // Line numbers, counters and connection context are per source; windows are per rule and
 // shared by every source, so an attack spread over two files is one incident.
 
-import { FormatChain, detectFormat, DETECT_LINES } from './parse/index.js';
+import { FormatChain, ParseContext, detectFormat, DETECT_LINES } from './parse/index.js';
 import { MatchEngine, MatchState, type MatchHit } from './matcher.js';
 import type { CompiledRuleSet } from './rules.js';
 import type { DetectionEvent, FormatName, Incident, LogRecord, TimeContext } from './types.js';
 import { RuleWindow, type IncidentListener } from './window.js';
+import { detach } from './split.js';
 
 export interface DetectorListener extends IncidentListener {
   event(ev: DetectionEvent): void;
@@ -74,7 +75,8 @@ export class Detector {
   }
 
   /** @internal one matcher hit on one record: an event per rule fed by the matcher. */
-  hit(hit: MatchHit, rec: LogRecord, src: DetectorSource, lineNo: number, text: string): void {
+  hit(hit: MatchHit, rec: LogRecord, src: DetectorSource, lineNo: number): void {
+    const text = src.retainedText();
     const t = rec.time;
     if (t > this.watermark) {
       this.watermark = t;
@@ -82,6 +84,17 @@ export class Detector {
         for (const w of this.windows.values()) w.expire(t);
         this.nextExpire = t + EXPIRE_EVERY_MS;
       }
+    }
+    // Captures are slices of the decoded chunk: detach what events keep (see detach()).
+    const ip = keep(hit.ip);
+    const user = keep(hit.user);
+    const host = keep(rec.host);
+    const program = keep(rec.program);
+    let extra = hit.extra;
+    if (extra !== null) {
+      const copy: Record<string, string> = {};
+      for (const k in extra) copy[k] = detach(extra[k]!);
+      extra = copy;
     }
     for (const rule of hit.matcher.rules) {
       const spec = rule.spec;
@@ -91,17 +104,17 @@ export class Detector {
         source: src.label,
         line: lineNo,
         time: t,
-        ip: hit.ip,
-        user: hit.user,
-        host: rec.host,
-        program: rec.program,
+        ip,
+        user,
+        host,
+        program,
         text,
       };
       src.stats.events++;
       const rs = this.ruleStats.get(spec.name)!;
       rs.events++;
       this.listener.event(ev);
-      const key = spec.key === null ? '' : keyOf(spec.key, ev, hit.extra);
+      const key = spec.key === null ? '' : keyOf(spec.key, ev, extra);
       if (key === null) {
         rs.unkeyed++;
         continue;
@@ -115,6 +128,11 @@ export class Detector {
     for (const w of this.windows.values()) w.flush();
     for (const [name, w] of this.windows) this.ruleStats.get(name)!.incidents = w.stats.incidents;
   }
+}
+
+/** V8 copies slices shorter than 13 characters anyway; longer ones may pin their chunk. */
+function keep(s: string | null): string | null {
+  return s === null || s.length < 13 ? s : detach(s);
 }
 
 function keyOf(field: string, ev: DetectionEvent, extra: Record<string, string> | null): string | null {
@@ -131,7 +149,7 @@ export class DetectorSource {
   readonly label: string;
   readonly stats: SourceStats = { lines: 0, blank: 0, parsed: 0, unparsed: 0, events: 0, format: null, firstTime: null, lastTime: null };
   readonly matchState = new MatchState();
-  private readonly time: TimeContext;
+  private readonly time: ParseContext;
   private readonly forced: FormatName | null;
   private chain: FormatChain | null = null;
   /** Lines held until the format is known. */
@@ -140,14 +158,21 @@ export class DetectorSource {
   private lineNo: number;
   private rec: LogRecord | null = null;
   private text = '';
-  private readonly onHitAt = (hit: MatchHit): void => this.detector.hit(hit, this.rec!, this, this.lineNo, this.text);
+  private detached: string | null = null;
+  private readonly onHitAt = (hit: MatchHit): void => this.detector.hit(hit, this.rec!, this, this.lineNo);
+
+  /** The current line as a string that may be kept (see detach()). */
+  retainedText(): string {
+    this.detached ??= detach(this.text);
+    return this.detached;
+  }
 
   constructor(
     private readonly detector: Detector,
     opts: SourceOptions,
   ) {
     this.label = opts.label;
-    this.time = opts.time;
+    this.time = new ParseContext(opts.time);
     this.forced = opts.format === 'auto' ? null : opts.format;
     this.lineNo = opts.startLine ?? 0;
     if (this.forced !== null) {
@@ -214,6 +239,7 @@ export class DetectorSource {
     st.lastTime = rec.time;
     this.rec = rec;
     this.text = text;
+    this.detached = null;
     this.detector.engine.match(rec, this.matchState, this.onHitAt);
   }
 }

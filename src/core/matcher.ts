@@ -39,8 +39,22 @@ export class MatchEngine {
     this.matchers = ruleset.matchers;
   }
 
+  private lastFormat: FormatName | null = null;
+  private lastProgram: string | null = null;
+  private lastList: CompiledMatcher[] = [];
+
   /** Matchers that may accept records of this format and program. */
   candidates(format: FormatName, program: string | null): CompiledMatcher[] {
+    // Consecutive lines mostly come from the same program: skip the map lookups.
+    if (program === this.lastProgram && format === this.lastFormat) return this.lastList;
+    const list = this.lookup(format, program);
+    this.lastFormat = format;
+    this.lastProgram = program;
+    this.lastList = list;
+    return list;
+  }
+
+  private lookup(format: FormatName, program: string | null): CompiledMatcher[] {
     let byProgram = this.index.get(format);
     if (byProgram === undefined) {
       byProgram = new Map();

@@ -103,9 +103,20 @@ export function inferYear(mo: number, d: number, h: number, mi: number, s: numbe
   return t > refMs + DAY ? y - 1 : y;
 }
 
-/** ISO-8601 UTC with seconds, as reports print it. */
+let isoSec = NaN;
+let isoStr = '';
+
+/** ISO-8601 UTC with seconds (milliseconds only when present), as reports print it. */
 export function isoUtc(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+  // Events arrive in time order, so the last second's text is reused most of the time.
+  if (ms % 1000 === 0) {
+    const sec = ms / 1000;
+    if (sec === isoSec) return isoStr;
+    isoSec = sec;
+    isoStr = new Date(ms).toISOString().replace('.000Z', 'Z');
+    return isoStr;
+  }
+  return new Date(ms).toISOString();
 }
 
 /** Year (UTC) of an instant, for year inference. */

@@ -22,6 +22,9 @@ interface OpenIncident {
   hosts: Set<string>;
   truncated: boolean;
   samples: Incident['samples'];
+  lastIp: string | null;
+  lastUser: string | null;
+  lastHost: string | null;
 }
 
 interface KeyState {
@@ -47,6 +50,8 @@ export interface IncidentListener {
 
 export class RuleWindow {
   private readonly keys = new Map<string, KeyState>();
+  private lastKey: string | null = null;
+  private lastState: KeyState | null = null;
   private readonly windowMs: number;
   private readonly cooldownMs: number;
   private readonly threshold: number;
@@ -70,14 +75,21 @@ export class RuleWindow {
 
   add(key: string, ev: DetectionEvent): void {
     const t = ev.time;
-    let st = this.keys.get(key);
-    if (st === undefined) {
-      if (this.keys.size >= this.limits.maxKeysPerRule) this.evictStalest();
-      st = { times: [], events: [], maxT: t, incident: null };
+    let st: KeyState | undefined;
+    if (key === this.lastKey && this.lastState !== null) {
+      st = this.lastState; // a burst of one key: it is already the most recent
     } else {
-      this.keys.delete(key); // re-inserted below: most recently hit last
+      st = this.keys.get(key);
+      if (st === undefined) {
+        if (this.keys.size >= this.limits.maxKeysPerRule) this.evictStalest();
+        st = { times: [], events: [], maxT: t, incident: null };
+      } else {
+        this.keys.delete(key); // re-inserted below: most recently hit last
+      }
+      this.keys.set(key, st);
+      this.lastKey = key;
+      this.lastState = st;
     }
-    this.keys.set(key, st);
 
     const inc = st.incident;
     if (inc !== null) {
@@ -117,6 +129,7 @@ export class RuleWindow {
       if (newest + this.horizonMs >= watermark) break; // the rest were hit more recently
       if (st.incident !== null) this.close(key, st);
       this.keys.delete(key);
+      if (key === this.lastKey) this.lastState = null;
     }
   }
 
@@ -124,6 +137,7 @@ export class RuleWindow {
   flush(): void {
     for (const [key, st] of this.keys) if (st.incident !== null) this.close(key, st);
     this.keys.clear();
+    this.lastState = null;
   }
 
   private evictStalest(): void {
@@ -132,6 +146,7 @@ export class RuleWindow {
     const st = this.keys.get(oldest.value)!;
     if (st.incident !== null) this.close(oldest.value, st);
     this.keys.delete(oldest.value);
+    if (oldest.value === this.lastKey) this.lastState = null;
     this.stats.evictedKeys++;
   }
 
@@ -148,6 +163,9 @@ export class RuleWindow {
       hosts: new Set(),
       truncated: false,
       samples: [],
+      lastIp: null,
+      lastUser: null,
+      lastHost: null,
     };
     for (const e of st.events) this.absorb(inc, e);
     st.times.length = 0;
@@ -162,9 +180,19 @@ export class RuleWindow {
     if (ev.time < inc.first) inc.first = ev.time;
     if (ev.time > inc.last) inc.last = ev.time;
     const cap = this.limits.maxValuesPerIncident;
-    inc.truncated = addCapped(inc.ips, ev.ip, cap) || inc.truncated;
-    inc.truncated = addCapped(inc.users, ev.user, cap) || inc.truncated;
-    inc.truncated = addCapped(inc.hosts, ev.host, cap) || inc.truncated;
+    // A burst repeats its values: compare with the previous event before hashing.
+    if (ev.ip !== inc.lastIp) {
+      inc.truncated = addCapped(inc.ips, ev.ip, cap) || inc.truncated;
+      inc.lastIp = ev.ip;
+    }
+    if (ev.user !== inc.lastUser) {
+      inc.truncated = addCapped(inc.users, ev.user, cap) || inc.truncated;
+      inc.lastUser = ev.user;
+    }
+    if (ev.host !== inc.lastHost) {
+      inc.truncated = addCapped(inc.hosts, ev.host, cap) || inc.truncated;
+      inc.lastHost = ev.host;
+    }
     if (inc.samples.length < this.limits.maxSamplesPerIncident) {
       const max = this.limits.maxSampleChars;
       inc.samples.push({ source: ev.source, line: ev.line, time: ev.time, text: ev.text.length > max ? ev.text.slice(0, max) : ev.text });

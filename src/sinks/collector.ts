@@ -14,6 +14,11 @@ export interface RuleSummary {
   users: Map<string, number>;
   /** Distinct values seen after the counters were full. */
   uncounted: number;
+  /** Runs of the same ip/user (a brute force) are counted here before touching the maps. */
+  runIp: string | null;
+  runIpCount: number;
+  runUser: string | null;
+  runUserCount: number;
   first: number | null;
   last: number | null;
 }
@@ -38,14 +43,24 @@ export class ReportCollector implements DetectorListener {
     if (this.events.length < this.maxEvents) this.events.push(ev);
     let s = this.byRule.get(ev.rule);
     if (s === undefined) {
-      s = { events: 0, ips: new Map(), users: new Map(), uncounted: 0, first: null, last: null };
+      s = { events: 0, ips: new Map(), users: new Map(), uncounted: 0, first: null, last: null, runIp: null, runIpCount: 0, runUser: null, runUserCount: 0 };
       this.byRule.set(ev.rule, s);
     }
     s.events++;
     if (s.first === null || ev.time < s.first) s.first = ev.time;
     if (s.last === null || ev.time > s.last) s.last = ev.time;
-    if (ev.ip !== null) s.uncounted += bump(s.ips, ev.ip);
-    if (ev.user !== null) s.uncounted += bump(s.users, ev.user);
+    if (ev.ip !== s.runIp) {
+      if (s.runIp !== null) s.uncounted += bump(s.ips, s.runIp, s.runIpCount);
+      s.runIp = ev.ip;
+      s.runIpCount = 0;
+    }
+    s.runIpCount++;
+    if (ev.user !== s.runUser) {
+      if (s.runUser !== null) s.uncounted += bump(s.users, s.runUser, s.runUserCount);
+      s.runUser = ev.user;
+      s.runUserCount = 0;
+    }
+    s.runUserCount++;
     this.onEvent?.(ev);
   }
 
@@ -57,20 +72,33 @@ export class ReportCollector implements DetectorListener {
     this.incidents.set(incident.id, incident);
   }
 
+  /** Rule summaries with every pending run counted (call before reading the maps). */
+  summaries(): Map<string, RuleSummary> {
+    for (const s of this.byRule.values()) {
+      if (s.runIp !== null) s.uncounted += bump(s.ips, s.runIp, s.runIpCount);
+      if (s.runUser !== null) s.uncounted += bump(s.users, s.runUser, s.runUserCount);
+      s.runIp = null;
+      s.runUser = null;
+      s.runIpCount = 0;
+      s.runUserCount = 0;
+    }
+    return this.byRule;
+  }
+
   /** Incidents in time order of their first event. */
   sortedIncidents(): Incident[] {
     return [...this.incidents.values()].sort((a, b) => a.first - b.first || a.rule.localeCompare(b.rule));
   }
 }
 
-function bump(m: Map<string, number>, k: string): number {
+function bump(m: Map<string, number>, k: string, n: number): number {
   const v = m.get(k);
   if (v !== undefined) {
-    m.set(k, v + 1);
+    m.set(k, v + n);
     return 0;
   }
   if (m.size >= MAX_COUNTED_VALUES) return 1;
-  m.set(k, 1);
+  m.set(k, n);
   return 0;
 }
 

@@ -63,7 +63,7 @@ export function buildReportJson(c: ReportCollector, meta: ReportMeta): Record<st
   const firsts = c.sources.map((s) => s.stats.firstTime).filter((t): t is number => t !== null);
   const lasts = c.sources.map((s) => s.stats.lastTime).filter((t): t is number => t !== null);
   const byRule: Record<string, unknown> = {};
-  for (const [rule, s] of c.byRule) {
+  for (const [rule, s] of c.summaries()) {
     byRule[rule] = {
       events: s.events,
       unique_ips: s.ips.size,

@@ -20,7 +20,8 @@ export interface BatchInput {
   mtimeMs: number | null;
 }
 
-const CHUNK = 1 << 20;
+// 64 KiB reads: decoded chunks stay in V8's young generation (measured faster than 1 MiB).
+const CHUNK = 64 * 1024;
 
 /** Resolves command-line inputs; every unreadable one is reported at once (exit 74). */
 export function resolveInputs(args: readonly string[]): BatchInput[] {

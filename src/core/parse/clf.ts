@@ -3,12 +3,13 @@
 // The message handed to rules starts at the quoted request. nginx and apache escape '"'
 // inside the request, so a rule anchored on `^"[^"]*" STATUS ` cannot be fooled by a URL.
 
-import type { LogRecord, TimeContext } from '../types.js';
+import type { LogRecord } from '../types.js';
+import type { ParseContext } from './common.js';
 import { MONTHS, civilToMs, parseOffset } from '../time.js';
 import { d2, d4 } from './common.js';
 import { normalizeIp } from '../ip.js';
 
-export function parseClf(line: string, _ctx: TimeContext): LogRecord | null {
+export function parseClf(line: string, _ctx: ParseContext): LogRecord | null {
   const sp1 = line.indexOf(' ');
   if (sp1 <= 0) return null;
   const sp2 = line.indexOf(' ', sp1 + 1);

@@ -2,7 +2,28 @@
 // Parsers return null for a line they do not accept; they never throw on any input.
 
 import type { TimeContext } from '../types.js';
-import { civilToMs, parseOffset, zonedToUtc } from '../time.js';
+import { civilToMs, offsetAt, parseOffset, yearOf, zonedToUtc } from '../time.js';
+
+/**
+ * A source's time settings plus the per-source memo the parsers keep (the last syslog
+ * stamp and its instant): busy logs repeat one stamp on many consecutive lines.
+ */
+export class ParseContext implements TimeContext {
+  readonly timeZone: string;
+  readonly year: number | null;
+  readonly refMs: number;
+  /** The reference instant's year in the source's zone (year inference). */
+  readonly refYear: number;
+  lastStamp = '';
+  lastStampTime = NaN;
+
+  constructor(t: TimeContext) {
+    this.timeZone = t.timeZone;
+    this.year = t.year;
+    this.refMs = t.refMs;
+    this.refYear = yearOf(t.refMs + offsetAt(t.refMs, t.timeZone));
+  }
+}
 
 /** Two ASCII digits at i, or -1. */
 export function d2(s: string, i: number): number {
@@ -39,7 +60,7 @@ const ISO_OFFSET = /^(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/;
  * "2024-03-01T10:00:00.123456+01:00" (also with a space instead of T, without fraction or
  * offset) -> epoch ms; a stamp without offset is read in ctx.timeZone. NaN when malformed.
  */
-export function parseIsoStamp(s: string, ctx: TimeContext): number {
+export function parseIsoStamp(s: string, ctx: ParseContext): number {
   if (s.length < 19) return NaN;
   const y = d4(s, 0);
   const mo = d2(s, 5);

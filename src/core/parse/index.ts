@@ -2,14 +2,17 @@
 // config); each line then tries the format that accepted the previous line first, so a
 // file mixing two formats (nginx access and error lines) costs one extra try per switch.
 
-import type { FormatName, LogRecord, TimeContext } from '../types.js';
+import type { FormatName, LogRecord } from '../types.js';
+import { ParseContext } from './common.js';
+
+export { ParseContext };
 import { FORMAT_NAMES } from '../types.js';
 import { parseClf } from './clf.js';
 import { parseRfc5424 } from './rfc5424.js';
 import { parseIsoSyslog, parseSyslog } from './syslog.js';
 import { parseApacheError, parseLighttpdError, parseNginxError } from './weberror.js';
 
-export type LineParser = (line: string, ctx: TimeContext) => LogRecord | null;
+export type LineParser = (line: string, ctx: ParseContext) => LogRecord | null;
 
 export const PARSERS: Readonly<Record<FormatName, LineParser>> = Object.freeze({
   syslog: parseSyslog,
@@ -25,7 +28,7 @@ export const PARSERS: Readonly<Record<FormatName, LineParser>> = Object.freeze({
 export const DETECT_LINES = 20;
 
 /** The format accepting most of the sample lines (ties: registry order), or null if none accepts any. */
-export function detectFormat(sample: readonly string[], ctx: TimeContext): FormatName | null {
+export function detectFormat(sample: readonly string[], ctx: ParseContext): FormatName | null {
   let best: FormatName | null = null;
   let bestHits = 0;
   for (const name of FORMAT_NAMES) {
@@ -51,7 +54,7 @@ export class FormatChain {
     this.parsers = order.map((f) => PARSERS[f]);
   }
 
-  parse(line: string, ctx: TimeContext): LogRecord | null {
+  parse(line: string, ctx: ParseContext): LogRecord | null {
     const ps = this.parsers;
     const first = ps[this.last]!(line, ctx);
     if (first !== null) return first;

@@ -1,10 +1,11 @@
 // RFC 5424: "<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD]... MSG". The severity (PRI & 7)
 // is kept so a rule can alert on "err or worse" without matching text.
 
-import type { LogRecord, TimeContext } from '../types.js';
+import type { LogRecord } from '../types.js';
+import type { ParseContext } from './common.js';
 import { parseIsoStamp } from './common.js';
 
-export function parseRfc5424(line: string, ctx: TimeContext): LogRecord | null {
+export function parseRfc5424(line: string, ctx: ParseContext): LogRecord | null {
   if (line.charCodeAt(0) !== 60 /* < */) return null;
   const gt = line.indexOf('>');
   if (gt < 2 || gt > 4) return null;

@@ -3,26 +3,14 @@
 // syslogds write "Nov 23 21:50:37 sshd[8148]: ..." or "[sshd]: ...". A Solaris message id
 // ("[ID 800047 auth.info] ") is stripped from the message.
 
-import type { LogRecord, TimeContext } from '../types.js';
-import { MONTHS, civilToMs, inferYear, offsetAt, yearOf, zonedToUtc } from '../time.js';
-import { d2, parseIsoStamp } from './common.js';
+import type { LogRecord } from '../types.js';
+import { MONTHS, civilToMs, inferYear, zonedToUtc } from '../time.js';
+import { d2, parseIsoStamp, type ParseContext } from './common.js';
 
 const SOLARIS_ID = /^\[ID \d+ [a-z0-9]+\.[a-z]+\] /;
 
-/** Per-context cache of the reference year (in the context's zone). */
-const refYears = new WeakMap<TimeContext, number>();
-
-function refYearOf(ctx: TimeContext): number {
-  let y = refYears.get(ctx);
-  if (y === undefined) {
-    y = yearOf(ctx.refMs + offsetAt(ctx.refMs, ctx.timeZone));
-    refYears.set(ctx, y);
-  }
-  return y;
-}
-
 /** "Mmm dd HH:MM:SS" at the start of the line -> epoch ms, or NaN. */
-export function parse3164Stamp(line: string, ctx: TimeContext): number {
+export function parse3164Stamp(line: string, ctx: ParseContext): number {
   if (line.length < 16 || line.charCodeAt(3) !== 32 || line.charCodeAt(6) !== 32 || line.charCodeAt(9) !== 58 || line.charCodeAt(12) !== 58) {
     return NaN;
   }
@@ -34,18 +22,29 @@ export function parse3164Stamp(line: string, ctx: TimeContext): number {
   const mi = d2(line, 10);
   const s = d2(line, 13);
   if (!(day >= 1 && day <= 31) || h < 0 || mi < 0 || s < 0) return NaN;
-  const year = ctx.year ?? inferYear(mo, day, h, mi, s, refYearOf(ctx), ctx.refMs, ctx.timeZone);
+  const year = ctx.year ?? inferYear(mo, day, h, mi, s, ctx.refYear, ctx.refMs, ctx.timeZone);
   return zonedToUtc(civilToMs(year, mo, day, h, mi, s), ctx.timeZone);
 }
 
-export function parseSyslog(line: string, ctx: TimeContext): LogRecord | null {
+export function parseSyslog(line: string, ctx: ParseContext): LogRecord | null {
   if (line.charCodeAt(15) !== 32) return null;
-  const time = parse3164Stamp(line, ctx);
-  if (Number.isNaN(time)) return null;
+  let time: number;
+  // Lines of the same minute share "Mmm dd HH:MM": only the seconds need reading. Zone
+  // offsets change on whole minutes at most, so the minute's instant stays right.
+  if (ctx.lastStamp !== '' && line.startsWith(ctx.lastStamp)) {
+    const sec = d2(line, 13);
+    if (sec < 0 || sec > 60 || line.charCodeAt(12) !== 58) return null;
+    time = ctx.lastStampTime + Math.min(sec, 59) * 1000;
+  } else {
+    time = parse3164Stamp(line, ctx);
+    if (Number.isNaN(time)) return null;
+    ctx.lastStamp = line.slice(0, 12);
+    ctx.lastStampTime = time - Math.min(d2(line, 13), 59) * 1000;
+  }
   return parseHeaderTail(line, 16, time, 'syslog');
 }
 
-export function parseIsoSyslog(line: string, ctx: TimeContext): LogRecord | null {
+export function parseIsoSyslog(line: string, ctx: ParseContext): LogRecord | null {
   // Cheap shape check before any slicing: "YYYY-MM-DDTHH:MM:SS".
   if (line.charCodeAt(4) !== 45 || line.charCodeAt(10) !== 84) return null;
   const sp = line.indexOf(' ', 19);
@@ -55,40 +54,41 @@ export function parseIsoSyslog(line: string, ctx: TimeContext): LogRecord | null
   return parseHeaderTail(line, sp + 1, time, 'iso_syslog');
 }
 
-/** Host, program, pid and message after the stamp. */
+/** Host, program, pid and message after the stamp; positions first, then only the needed slices. */
 function parseHeaderTail(line: string, start: number, time: number, format: 'syslog' | 'iso_syslog'): LogRecord | null {
+  const len = line.length;
   let p = start;
   while (line.charCodeAt(p) === 32) p++;
-  if (p >= line.length) return null;
+  if (p >= len) return null;
   let sp = line.indexOf(' ', p);
-  if (sp === -1) sp = line.length;
+  if (sp === -1) sp = len;
   let host: string | null = null;
-  const first = line.slice(p, sp);
-  if (!isProgramToken(first)) {
-    host = first;
+  if (!isProgramToken(line, p, sp)) {
+    host = line.slice(p, sp);
     p = sp + 1;
     sp = line.indexOf(' ', p);
-    if (sp === -1) sp = line.length;
+    if (sp === -1) sp = len;
   }
-  const token = line.slice(p, sp);
   let program: string | null = null;
   let pid: string | null = null;
   let msgStart = p;
-  if (isProgramToken(token)) {
-    let name = token.slice(0, -1); // drop ':'
-    if (name.endsWith(']')) {
-      const b = name.lastIndexOf('[');
-      if (b > 0) {
-        pid = name.slice(b + 1, -1);
-        name = name.slice(0, b);
-      } else if (b === 0) {
-        name = name.slice(1, -1); // "[sshd]:"
+  if (p < len && isProgramToken(line, p, sp)) {
+    let nameEnd = sp - 1; // before ':'
+    let nameStart = p;
+    if (line.charCodeAt(nameEnd - 1) === 93 /* ] */) {
+      const b = line.lastIndexOf('[', nameEnd - 1);
+      if (b > p) {
+        pid = line.slice(b + 1, nameEnd - 1);
+        nameEnd = b;
+      } else if (b === p) {
+        nameStart = p + 1; // "[sshd]:"
+        nameEnd -= 1;
       }
     }
-    program = name === '' ? null : name;
+    if (nameEnd > nameStart) program = line.slice(nameStart, nameEnd);
     msgStart = sp + 1;
   }
-  let message = msgStart >= line.length ? '' : line.slice(msgStart);
+  let message = msgStart >= len ? '' : line.slice(msgStart);
   if (message.charCodeAt(0) === 91 && message.startsWith('[ID ')) {
     const m = SOLARIS_ID.exec(message);
     if (m !== null) message = message.slice(m[0].length);
@@ -96,7 +96,7 @@ function parseHeaderTail(line: string, start: number, time: number, format: 'sys
   return { format, time, host, program, pid, message, ip: null, user: null, status: null, severity: null };
 }
 
-/** "sshd[123]:", "sshd:", "[sshd]:", "pop(pam_unix)[4920]:" */
-function isProgramToken(t: string): boolean {
-  return t.length > 1 && t.charCodeAt(t.length - 1) === 58 && t.charCodeAt(t.length - 2) !== 58;
+/** line[s, e) is "sshd[123]:", "sshd:", "[sshd]:" or "pop(pam_unix)[4920]:" */
+function isProgramToken(line: string, s: number, e: number): boolean {
+  return e - s > 1 && line.charCodeAt(e - 1) === 58 && line.charCodeAt(e - 2) !== 58;
 }

@@ -5,7 +5,8 @@
 // Only the leading bracket groups of an apache line are header: a "[client x]" later in
 // the message is attacker text (a requested path) and never sets the address.
 
-import type { LogRecord, TimeContext } from '../types.js';
+import type { LogRecord } from '../types.js';
+import type { ParseContext } from './common.js';
 import { MONTHS, civilToMs, zonedToUtc } from '../time.js';
 import { d2, d4, fraction } from './common.js';
 import { normalizeIp } from '../ip.js';
@@ -20,7 +21,7 @@ function levelOf(s: string): number | null {
   return s.startsWith('trace') ? 7 : null;
 }
 
-export function parseApacheError(line: string, ctx: TimeContext): LogRecord | null {
+export function parseApacheError(line: string, ctx: ParseContext): LogRecord | null {
   if (line.charCodeAt(0) !== 91 || line.charCodeAt(4) !== 32 || line.charCodeAt(8) !== 32) return null;
   const close = line.indexOf(']');
   if (close < 25 || close > 40) return null;
@@ -84,7 +85,7 @@ function dateTime(line: string, sep: number): number {
   return civilToMs(y, mo, d, h, mi, s);
 }
 
-export function parseNginxError(line: string, ctx: TimeContext): LogRecord | null {
+export function parseNginxError(line: string, ctx: ParseContext): LogRecord | null {
   if (line.charCodeAt(19) !== 32 || line.charCodeAt(20) !== 91) return null;
   const wall = dateTime(line, 47 /* / */);
   if (Number.isNaN(wall)) return null;
@@ -108,7 +109,7 @@ export function parseNginxError(line: string, ctx: TimeContext): LogRecord | nul
   return { format: 'nginx_error', time, host: null, program: 'nginx', pid, message: line.slice(p), ip: null, user: null, status: null, severity };
 }
 
-export function parseLighttpdError(line: string, ctx: TimeContext): LogRecord | null {
+export function parseLighttpdError(line: string, ctx: ParseContext): LogRecord | null {
   if (line.charCodeAt(19) !== 58 || line.charCodeAt(20) !== 32) return null;
   const wall = dateTime(line, 45 /* - */);
   if (Number.isNaN(wall)) return null;
