@@ -65,6 +65,12 @@ function report(err: unknown): number {
   return EXIT.SOFTWARE;
 }
 
+// `logward scan ... | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => { process.exitCode = report(err); },

@@ -17,6 +17,8 @@ import { configSchema, ruleFileSchema, type RawConfig, type RawRuleFile } from '
 
 export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
 
+const DEFAULT_LIMITS = { maxKeysPerRule: 1, maxSamplesPerIncident: 0, maxValuesPerIncident: 1, maxSampleChars: 1 };
+
 export interface Config {
   /** The file it was read from, or null for built-in defaults. */
   readonly source: string | null;
@@ -65,6 +67,11 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
   const parsed = configSchema.safeParse(doc ?? {});
   if (!parsed.success) {
     problems.push(...zodProblems(parsed.error, source ?? '(defaults)'));
+    // Still check the rule files, so one run lists every problem.
+    const files = (doc as { rules?: { files?: unknown } } | null)?.rules?.files;
+    const patterns = Array.isArray(files) && files.every((f) => typeof f === 'string') ? (files as string[]) : ['config/rules/*.yaml'];
+    const loaded = loadRuleFiles(opts.ruleFiles ?? patterns, problems);
+    problems.push(...compileRuleSet({ matchers: loaded.matchers, rules: loaded.rules, limits: DEFAULT_LIMITS }).problems);
     throw invalid(source, problems);
   }
   const raw = parsed.data;

@@ -4,7 +4,8 @@
 // shared by every source, so an attack spread over two files is one incident.
 
 import { FormatChain, ParseContext, detectFormat, DETECT_LINES } from './parse/index.js';
-import { MatchEngine, MatchState, type MatchHit } from './matcher.js';
+import { MatchEngine, MatchState, quickReject, type MatchHit } from './matcher.js';
+import { PROBE_INVALID, probeSyslog, type SyslogProbe } from './parse/syslog.js';
 import type { CompiledRuleSet } from './rules.js';
 import type { DetectionEvent, FormatName, Incident, LogRecord, TimeContext } from './types.js';
 import { RuleWindow, type IncidentListener } from './window.js';
@@ -159,6 +160,9 @@ export class DetectorSource {
   private rec: LogRecord | null = null;
   private text = '';
   private detached: string | null = null;
+  /** The syslog fast path is on (the source's format is RFC 3164). */
+  private probing = false;
+  private readonly probe: SyslogProbe = { time: 0, program: null };
   private readonly onHitAt = (hit: MatchHit): void => this.detector.hit(hit, this.rec!, this, this.lineNo);
 
   /** The current line as a string that may be kept (see detach()). */
@@ -178,6 +182,7 @@ export class DetectorSource {
     if (this.forced !== null) {
       this.chain = new FormatChain(this.forced, true);
       this.stats.format = this.forced;
+      this.probing = this.forced === 'syslog';
     }
   }
 
@@ -202,6 +207,7 @@ export class DetectorSource {
     if (found === null && sample.length === 0) return; // nothing to decide on yet
     this.chain = new FormatChain(found, false);
     this.stats.format = found;
+    this.probing = found === 'syslog';
     const held = this.pending;
     this.pending = [];
     for (const l of held) this.process(l);
@@ -228,6 +234,31 @@ export class DetectorSource {
     if (text.length === 0) {
       st.blank++;
       return;
+    }
+    if (this.probing) {
+      // Most lines of an auth.log match no rule: validate them and reject them by their
+      // program and the matchers' literals or sticky gates, without building a record.
+      const probe = this.probe;
+      const ms = probeSyslog(text, this.time, probe);
+      if (ms >= 0) {
+        const cands = this.detector.engine.candidates('syslog', probe.program);
+        let rejected = true;
+        for (let i = 0; i < cands.length; i++) {
+          if (!quickReject(cands[i]!, text, ms)) {
+            rejected = false;
+            break;
+          }
+        }
+        if (rejected) {
+          st.parsed++;
+          if (st.firstTime === null) st.firstTime = probe.time;
+          st.lastTime = probe.time;
+          return;
+        }
+      } else if (ms === PROBE_INVALID && this.chain!.pinned) {
+        st.unparsed++;
+        return;
+      }
     }
     const rec = this.chain!.parse(text, this.time);
     if (rec === null) {

@@ -88,6 +88,7 @@ export class MatchEngine {
         }
       }
       if (m.prefilter !== null && !hasAny(msg, m.prefilter)) continue;
+      if (m.gate !== null && !m.gate.test(msg)) continue;
       if (m.ignore.length > 0 && testAny(msg, m.ignore)) continue;
       this.runPatterns(m, rec, state, onHit);
     }
@@ -140,6 +141,28 @@ export class MatchEngine {
       return;
     }
   }
+}
+
+/**
+ * True when the matcher certainly cannot match a line whose message starts at msgStart:
+ * its literals are absent, or its sticky gate fails. False means "parse and see".
+ */
+export function quickReject(m: CompiledMatcher, line: string, msgStart: number): boolean {
+  if (m.maxSeverity !== null) return false;
+  if (m.prefilter !== null) {
+    let found = false;
+    for (const lit of m.prefilter) {
+      if (line.indexOf(lit, msgStart) !== -1) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return true;
+  }
+  const g = m.stickyGate;
+  if (g === null) return false;
+  g.lastIndex = msgStart;
+  return !g.test(line);
 }
 
 function hasAny(msg: string, lits: readonly string[]): boolean {

@@ -92,6 +92,16 @@ export interface CompiledMatcher {
   readonly extraGroups: readonly string[];
   /** Enabled rules fed by this matcher. */
   readonly rules: readonly CompiledRule[];
+  /**
+   * All patterns as one alternation (groups made non-capturing): one regex call rejects a
+   * line no pattern can match, instead of one call per pattern. Null when not derivable.
+   */
+  readonly gate: RegExp | null;
+  /**
+   * The gate as a sticky regex over the whole line from the message offset, so a line can
+   * be rejected before its record is built. Null unless every pattern is anchored (^...).
+   */
+  readonly stickyGate: RegExp | null;
 }
 
 export interface CompiledRuleSet {
@@ -191,7 +201,52 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
       context: m.context,
       extraGroups: [...extra],
       rules: fed,
+      gate: patterns.length >= 2 ? buildGate(m.patterns.map((p) => p.regex), flags) : null,
+      stickyGate: patterns.length >= 1 ? buildStickyGate(m.patterns.map((p) => p.regex), flags) : null,
     });
   }
   return { ruleset: { matchers, rules, limits: spec.limits }, problems };
+}
+
+/** See CompiledMatcher.gate. Backreferences would change meaning once groups are merged. */
+export function buildGate(sources: readonly string[], flags: string): RegExp | null {
+  if (sources.some((src) => /\\[1-9]|\\k</.test(src))) return null;
+  const parts = sources.map((src) => src.replace(/\(\?<([A-Za-z_$][\w$]*)>/g, '(?:'));
+  const re = tryCompile(parts.map((p) => `(?:${p})`).join('|'), flags);
+  return typeof re === 'string' ? null : re;
+}
+
+/**
+ * See CompiledMatcher.stickyGate. Only for patterns that start with ^, have no top-level
+ * alternation (where ^ would bind one branch only) and no lookbehind (which would see the
+ * line's header): then "sticky at the message offset" means exactly "anchored at the
+ * message start".
+ */
+export function buildStickyGate(sources: readonly string[], flags: string): RegExp | null {
+  const bodies: string[] = [];
+  for (const src of sources) {
+    if (!src.startsWith('^') || src.includes('(?<=') || src.includes('(?<!') || hasTopLevelAlternation(src)) return null;
+    bodies.push(src.slice(1));
+  }
+  const gate = buildGate(bodies, `${flags}y`);
+  return gate;
+}
+
+function hasTopLevelAlternation(src: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') {
+      i++;
+    } else if (c === '[') {
+      for (i++; i < src.length && src[i] !== ']'; i++) if (src[i] === '\\') i++;
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')') {
+      depth--;
+    } else if (c === '|' && depth === 0) {
+      return true;
+    }
+  }
+  return false;
 }

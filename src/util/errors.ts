@@ -21,7 +21,7 @@ export const ERROR_CODES = Object.freeze({
   CONFIG_INVALID: { exit: EXIT.CONFIG, summary: 'the configuration or a rule file is invalid' },
   CONFIG_NOT_FOUND: { exit: EXIT.CONFIG, summary: 'the configuration file cannot be read' },
   INPUT_UNREADABLE: { exit: EXIT.IOERR, summary: 'a log file cannot be opened or read' },
-  OUTPUT_UNWRITABLE: { exit: EXIT.IOERR, summary: 'a report or events file cannot be written' },
+  OUTPUT_UNWRITABLE: { exit: EXIT.CANTCREAT, summary: 'a report or events file cannot be written' },
   RULE_TEST_FAILED: { exit: EXIT.DATA, summary: 'test-rules found lines whose expectations disagree with the rules' },
   INTERNAL: { exit: EXIT.SOFTWARE, summary: 'a bug in logward' },
 } as const);

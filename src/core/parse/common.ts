@@ -14,8 +14,9 @@ export class ParseContext implements TimeContext {
   readonly refMs: number;
   /** The reference instant's year in the source's zone (year inference). */
   readonly refYear: number;
-  lastStamp = '';
-  lastStampTime = NaN;
+  /** minuteKey() of the last RFC 3164 stamp read, and the instant of its minute. */
+  lastMinuteKey = -1;
+  lastMinuteTime = NaN;
 
   constructor(t: TimeContext) {
     this.timeZone = t.timeZone;

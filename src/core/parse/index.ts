@@ -47,8 +47,10 @@ export function detectFormat(sample: readonly string[], ctx: ParseContext): Form
 export class FormatChain {
   private readonly parsers: LineParser[];
   private last = 0;
+  readonly pinned: boolean;
 
   constructor(preferred: FormatName | null, pinned: boolean) {
+    this.pinned = pinned;
     const order: FormatName[] = preferred === null ? [...FORMAT_NAMES] : [preferred];
     if (!pinned) for (const f of FORMAT_NAMES) if (f !== preferred && preferred !== null) order.push(f);
     this.parsers = order.map((f) => PARSERS[f]);

@@ -26,22 +26,100 @@ export function parse3164Stamp(line: string, ctx: ParseContext): number {
   return zonedToUtc(civilToMs(year, mo, day, h, mi, s), ctx.timeZone);
 }
 
-export function parseSyslog(line: string, ctx: ParseContext): LogRecord | null {
-  if (line.charCodeAt(15) !== 32) return null;
-  let time: number;
+/**
+ * "Mmm dd HH:MM" as one number (month letters, day, hour, minute), without allocating;
+ * -1 when a digit is not a digit. Equal keys mean equal minute stamps.
+ */
+function minuteKey(line: string): number {
+  const day = line.charCodeAt(4) === 32 ? line.charCodeAt(5) - 48 : d2(line, 4);
+  const h = d2(line, 7);
+  const mi = d2(line, 10);
+  if (day < 0 || day > 31 || h < 0 || mi < 0) return -1;
+  const month = (line.charCodeAt(0) * 128 + line.charCodeAt(1)) * 128 + line.charCodeAt(2);
+  return ((month * 32 + day) * 24 + h) * 60 + mi;
+}
+
+/** The instant of a line's RFC 3164 stamp, or NaN. */
+function stampTime(line: string, ctx: ParseContext): number {
+  if (line.charCodeAt(15) !== 32 || line.charCodeAt(3) !== 32 || line.charCodeAt(9) !== 58 || line.charCodeAt(12) !== 58) return NaN;
+  const sec = d2(line, 13);
+  if (sec < 0 || sec > 60) return NaN;
   // Lines of the same minute share "Mmm dd HH:MM": only the seconds need reading. Zone
   // offsets change on whole minutes at most, so the minute's instant stays right.
-  if (ctx.lastStamp !== '' && line.startsWith(ctx.lastStamp)) {
-    const sec = d2(line, 13);
-    if (sec < 0 || sec > 60 || line.charCodeAt(12) !== 58) return null;
-    time = ctx.lastStampTime + Math.min(sec, 59) * 1000;
-  } else {
-    time = parse3164Stamp(line, ctx);
-    if (Number.isNaN(time)) return null;
-    ctx.lastStamp = line.slice(0, 12);
-    ctx.lastStampTime = time - Math.min(d2(line, 13), 59) * 1000;
-  }
+  const key = minuteKey(line);
+  if (key === ctx.lastMinuteKey && key !== -1) return ctx.lastMinuteTime + Math.min(sec, 59) * 1000;
+  const time = parse3164Stamp(line, ctx);
+  if (Number.isNaN(time)) return NaN;
+  ctx.lastMinuteKey = key;
+  ctx.lastMinuteTime = time - Math.min(sec, 59) * 1000;
+  return time;
+}
+
+/** line[start, start + s.length) === s, for short s, without String#startsWith's cost. */
+function sameAt(line: string, start: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (line.charCodeAt(start + i) !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+export function parseSyslog(line: string, ctx: ParseContext): LogRecord | null {
+  const time = stampTime(line, ctx);
+  if (Number.isNaN(time)) return null;
   return parseHeaderTail(line, 16, time, 'syslog');
+}
+
+/** What probeSyslog found: valid when its return value is >= 0. */
+export interface SyslogProbe {
+  time: number;
+  program: string | null;
+}
+
+export const PROBE_INVALID = -1;
+export const PROBE_FULL = -2;
+
+/**
+ * The cheap path for lines no rule can match: validates a line exactly as parseSyslog
+ * would and finds its program and message start without building a record. Returns the
+ * message offset, PROBE_INVALID when parseSyslog would reject the line, or PROBE_FULL when
+ * only a full parse can tell (a Solaris tag shifts the message).
+ */
+export function probeSyslog(line: string, ctx: ParseContext, out: SyslogProbe): number {
+  const time = stampTime(line, ctx);
+  if (Number.isNaN(time)) return PROBE_INVALID;
+  out.time = time;
+  const len = line.length;
+  let p = 16;
+  while (line.charCodeAt(p) === 32) p++;
+  if (p >= len) return PROBE_INVALID;
+  let sp = line.indexOf(' ', p);
+  if (sp === -1) sp = len;
+  if (!isProgramToken(line, p, sp)) {
+    p = sp + 1;
+    sp = line.indexOf(' ', p);
+    if (sp === -1) sp = len;
+  }
+  if (p >= len || !isProgramToken(line, p, sp)) {
+    out.program = null;
+    return p >= len ? len : p;
+  }
+  let nameStart = p;
+  let nameEnd = sp - 1;
+  if (line.charCodeAt(nameEnd - 1) === 93 /* ] */) {
+    const b = line.lastIndexOf('[', nameEnd - 1);
+    if (b > p) nameEnd = b;
+    else if (b === p) {
+      nameStart = p + 1;
+      nameEnd -= 1;
+    }
+  }
+  if (nameEnd <= nameStart) out.program = null;
+  else {
+    const prev = out.program;
+    // Consecutive lines mostly share a program: reuse the string instead of slicing.
+    if (prev === null || prev.length !== nameEnd - nameStart || !sameAt(line, nameStart, prev)) out.program = line.slice(nameStart, nameEnd);
+  }
+  const msg = sp + 1;
+  if (line.charCodeAt(msg) === 91 && line.startsWith('[ID ', msg)) return PROBE_FULL;
+  return msg >= len ? len : msg;
 }
 
 export function parseIsoSyslog(line: string, ctx: ParseContext): LogRecord | null {

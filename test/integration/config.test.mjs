@@ -1,0 +1,132 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runCli, tempDir, ROOT } from '../helpers/cli.mjs';
+
+function write(dir, name, text) {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+describe('logward validate', () => {
+  test('accepts the bundled configuration and lists the enabled rules', async () => {
+    const r = await runCli(['validate']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^configuration OK: config\/logward\.yaml/);
+    for (const rule of ['failed_logins', 'ssh_bruteforce', 'errors', 'sudo_failures', 'web_unauthorized', 'web_auth_failures']) {
+      assert.match(r.stdout, new RegExp(`\\b${rule}\\b`));
+    }
+  });
+
+  test('lists every problem of a bad config with its path and exits 78', async () => {
+    const dir = tempDir();
+    const rules = write(dir, 'bad-rules.yaml', [
+      'matchers:',
+      '  - name: broken',
+      '    patterns: ["^Failed (unclosed"]',
+      '  - name: nokey',
+      '    patterns: ["^x (?<who>\\\\S+)"]',
+      'rules:',
+      '  - name: r1',
+      '    matcher: nokey',
+      '    key: missing_group',
+      '    window_secs: 60',
+      '    threshold: 2',
+      '  - name: r2',
+      '    matcher: broken',
+      '    window_secs: 0',
+      '    threshold: 2',
+      '',
+    ].join('\n'));
+    const cfg = write(dir, 'logward.yaml', [
+      'rules:',
+      `  files: [${rules}]`,
+      '  overrides:',
+      '    no_such_rule: { threshold: 3 }',
+      'input:',
+      '  timezone: Mars/Olympus',
+      '  max_line_bytes: ten',
+      'reprots: {}',
+      '',
+    ].join('\n'));
+    const r = await runCli(['validate', '--config', cfg]);
+    assert.equal(r.code, 78, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines[0], /^logward: invalid configuration in .*logward\.yaml: \d+ problems?; fix them/);
+    const body = lines.slice(1).join('\n');
+    assert.match(body, /logward\.yaml: \(top level\): unknown key "reprots"/);
+    assert.match(body, /logward\.yaml: input\.max_line_bytes: /);
+  });
+
+  test('reports rule-file problems all at once, each with file and path', async () => {
+    const dir = tempDir();
+    const rules = write(dir, 'bad-rules.yaml', [
+      'matchers:',
+      '  - name: broken',
+      '    patterns: ["^Failed (unclosed"]',
+      '  - name: nokey',
+      '    patterns: ["^x (?<who>\\\\S+)"]',
+      'rules:',
+      '  - name: r1',
+      '    matcher: nokey',
+      '    key: missing_group',
+      '    window_secs: 60',
+      '    threshold: 2',
+      '  - name: r2',
+      '    matcher: ghost',
+      '    window_secs: 60',
+      '    threshold: 2',
+      '',
+    ].join('\n'));
+    const cfg = write(dir, 'logward.yaml', `rules:\n  files: [${rules}]\n  overrides:\n    no_such_rule: { threshold: 3 }\ninput:\n  timezone: Mars/Olympus\n`);
+    const r = await runCli(['validate', '--config', cfg]);
+    assert.equal(r.code, 78, r.stderr);
+    const body = r.stderr;
+    assert.match(body, /bad-rules\.yaml: matchers\.broken\.patterns\[0\]: invalid regular expression/);
+    assert.match(body, /bad-rules\.yaml: rules\.r1\.key: key "missing_group" is not a named group/);
+    assert.match(body, /bad-rules\.yaml: rules\.r2\.matcher: unknown matcher "ghost"/);
+    assert.match(body, /rules\.overrides\.no_such_rule: no rule named "no_such_rule"/);
+    assert.match(body, /input\.timezone: unknown time zone "Mars\/Olympus"/);
+    assert.match(r.stderr, /5 problems/);
+  });
+
+  test('reports YAML syntax errors with line and column', async () => {
+    const dir = tempDir();
+    const cfg = write(dir, 'logward.yaml', 'input:\n  format: [auto\n');
+    const r = await runCli(['validate', '--config', cfg]);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /logward\.yaml:\d+:\d+: YAML syntax/);
+  });
+
+  test('exits 78 when the config file does not exist', async () => {
+    const r = await runCli(['validate', '--config', '/nonexistent/logward.yaml']);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /cannot read config file \/nonexistent\/logward\.yaml \(ENOENT/);
+  });
+
+  test('replaces ${VAR} from the environment and .env, and names a missing one', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'config'));
+    fs.cpSync(path.join(ROOT, 'config', 'rules'), path.join(dir, 'config', 'rules'), { recursive: true });
+    write(dir, 'logward.yaml', 'input:\n  timezone: ${LW_TZ}\nreports:\n  dir: ${LW_REPORTS:-fallback}\n');
+    const missing = await runCli(['validate', '--config', 'logward.yaml'], { cwd: dir });
+    assert.equal(missing.code, 78);
+    assert.match(missing.stderr, /input\.timezone: environment variable LW_TZ is not set/);
+    write(dir, '.env', 'LW_TZ=Europe/Paris\n');
+    const ok = await runCli(['validate', '--config', 'logward.yaml'], { cwd: dir });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /time zone: Europe\/Paris/);
+    assert.match(ok.stdout, /reports: fallback/);
+  });
+
+  test('scan refuses to run on an invalid config with exit 78', async () => {
+    const dir = tempDir();
+    const cfg = write(dir, 'logward.yaml', 'limits:\n  max_keys_per_rule: -1\n');
+    const r = await runCli(['scan', '--config', cfg, '--out', dir]);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /limits\.max_keys_per_rule/);
+    assert.deepEqual(fs.readdirSync(dir), ['logward.yaml']);
+  });
+});
