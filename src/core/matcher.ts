@@ -64,7 +64,9 @@ export class MatchEngine {
     let list = byProgram.get(key);
     if (list === undefined) {
       list = this.matchers.filter(
-        (m) => (m.formats === null || m.formats.has(format)) && (m.programs === null || (program !== null && m.programs.has(program))),
+        (m) => (m.formats === null || m.formats.has(format))
+          && (m.programs === null || (program !== null && m.programs.has(program)))
+          && (program === null || !m.excludePrograms.has(program)),
       );
       // Program names come from log text: cap the cache so crafted names cannot grow it.
       if (byProgram.size < PROGRAM_CACHE_MAX) byProgram.set(key, list);
@@ -87,6 +89,8 @@ export class MatchEngine {
           continue;
         }
       }
+      if (m.statuses !== null && (rec.status === null || !m.statuses.has(rec.status))) continue;
+      if (m.requireFields.length > 0 && !hasFields(rec, m.requireFields)) continue;
       if (m.prefilter !== null && !hasAny(msg, m.prefilter)) continue;
       if (m.gate !== null && !m.gate.test(msg)) continue;
       if (m.ignore.length > 0 && testAny(msg, m.ignore)) continue;
@@ -149,6 +153,9 @@ export class MatchEngine {
  */
 export function quickReject(m: CompiledMatcher, line: string, msgStart: number): boolean {
   if (m.maxSeverity !== null) return false;
+  // Syslog records carry no status, ip or user of their own: such a matcher cannot match.
+  if (m.statuses !== null) return true;
+  for (const f of m.requireFields) if (f === 'ip' || f === 'user') return true;
   if (m.prefilter !== null) {
     let found = false;
     for (const lit of m.prefilter) {
@@ -163,6 +170,13 @@ export function quickReject(m: CompiledMatcher, line: string, msgStart: number):
   if (g === null) return false;
   g.lastIndex = msgStart;
   return !g.test(line);
+}
+
+function hasFields(rec: LogRecord, fields: readonly string[]): boolean {
+  for (const f of fields) {
+    if ((f === 'ip' ? rec.ip : f === 'user' ? rec.user : f === 'host' ? rec.host : rec.program) === null) return false;
+  }
+  return true;
 }
 
 function hasAny(msg: string, lits: readonly string[]): boolean {

@@ -21,6 +21,12 @@ export interface MatcherSpec {
   readonly description: string;
   readonly formats: readonly FormatName[] | null;
   readonly programs: readonly string[] | null;
+  /** Records of these programs are skipped (e.g. sudo's PAM lines in a generic PAM matcher). */
+  readonly excludePrograms: readonly string[];
+  /** Only records with one of these HTTP statuses (access logs). */
+  readonly statuses: readonly number[] | null;
+  /** Record fields that must be present (e.g. user: a 401 that carried a user name). */
+  readonly requireFields: readonly ('ip' | 'user' | 'host' | 'program')[];
   readonly prefilter: readonly string[] | null;
   readonly caseInsensitive: boolean;
   readonly ignore: readonly string[];
@@ -83,6 +89,9 @@ export interface CompiledMatcher {
   readonly name: string;
   readonly formats: ReadonlySet<FormatName> | null;
   readonly programs: ReadonlySet<string> | null;
+  readonly excludePrograms: ReadonlySet<string>;
+  readonly statuses: ReadonlySet<number> | null;
+  readonly requireFields: readonly ('ip' | 'user' | 'host' | 'program')[];
   readonly prefilter: readonly string[] | null;
   readonly ignore: readonly RegExp[];
   readonly patterns: readonly CompiledPattern[];
@@ -194,6 +203,9 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
       name: m.name,
       formats: m.formats === null ? null : new Set(m.formats),
       programs: m.programs === null ? null : new Set(m.programs),
+      excludePrograms: new Set(m.excludePrograms),
+      statuses: m.statuses === null ? null : new Set(m.statuses),
+      requireFields: m.requireFields,
       prefilter: m.prefilter,
       ignore,
       patterns,

@@ -16,14 +16,18 @@ import { normalizeIp } from '../../dist/core/ip.js';
 import { wallTime } from '../../dist/core/time.js';
 
 const CORPUS = path.join(SHARED, 'corpus', 'fail2ban');
+// web_unauthorized is the prototype's blunt 401/403 counter: it also counts a browser's
+// first 401 challenge, which fail2ban's annotations call benign. The http_auth family is
+// scored on web_auth_failures; web_unauthorized's one such event is asserted below.
 const FAMILY_OF_RULE = {
   failed_logins: 'ssh_auth',
   ssh_bruteforce: 'ssh_auth',
   pam_bruteforce: 'pam_auth',
-  web_unauthorized: 'http_auth',
   web_auth_failures: 'http_auth',
   web_scan: 'http_scan',
 };
+// The figures reached (see the closing note); raise them when the rules improve.
+const MIN_RECALL = { ssh_auth: 1, http_auth: 1, pam_auth: 1, http_scan: 1 };
 // fail2ban's test clock and zone: yearless stamps land at or before it, times are CET/CEST.
 const REF_MS = Date.parse('2005-08-14T10:00:00Z');
 const ZONE = 'Europe/Zurich';
@@ -71,7 +75,7 @@ describe('builtin rules on the fail2ban corpus', () => {
   before(async () => {
     cases = fs.readFileSync(path.join(CORPUS, 'cases.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const config = loadConfig(path.join(ROOT, 'config', 'logward.yaml'));
-    const ruleset = selectRuleSet(config, { rules: Object.keys(FAMILY_OF_RULE) }, 'test');
+    const ruleset = selectRuleSet(config, { rules: [...Object.keys(FAMILY_OF_RULE), 'web_unauthorized'] }, 'test');
     const detector = new Detector(ruleset, {
       event(ev) {
         const k = `${ev.source}:${ev.line}`;
@@ -124,6 +128,16 @@ describe('builtin rules on the fail2ban corpus', () => {
     }
   });
 
+  test('counts every 401/403 of an access log in web_unauthorized, as the prototype did', () => {
+    const onHttpLines = cases.filter((c) => c.modes.includes('normal') && c.family === 'http_auth' && / 40[13] /.test(c.text) && c.file.endsWith('traefik-auth'));
+    assert.ok(onHttpLines.length >= 3);
+    for (const c of onHttpLines) {
+      const evs = (events.get(`${path.basename(c.file)}:${c.lineNo}`) ?? []).filter((e) => e.rule === 'web_unauthorized');
+      assert.equal(evs.length, 1, `${c.file}:${c.lineNo}`);
+      assert.equal(evs[0].ip, '10.0.0.2');
+    }
+  });
+
   test('emits nothing on comment and blank lines of the corpus files', () => {
     for (const [key] of events) {
       const [file, line] = key.split(':');
@@ -132,6 +146,3 @@ describe('builtin rules on the fail2ban corpus', () => {
     }
   });
 });
-
-// The figures reached (see the closing note); raise them when the rules improve.
-const MIN_RECALL = { ssh_auth: 0.95, http_auth: 0.95, pam_auth: 0.95, http_scan: 0.9 };

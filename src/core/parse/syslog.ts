@@ -6,21 +6,25 @@
 import type { LogRecord } from '../types.js';
 import { MONTHS, civilToMs, inferYear, zonedToUtc } from '../time.js';
 import { d2, parseIsoStamp, type ParseContext } from './common.js';
+import { apacheHeaders } from './weberror.js';
 
 const SOLARIS_ID = /^\[ID \d+ [a-z0-9]+\.[a-z]+\] /;
 
-/** "Mmm dd HH:MM:SS" at the start of the line -> epoch ms, or NaN. */
-export function parse3164Stamp(line: string, ctx: ParseContext): number {
-  if (line.length < 16 || line.charCodeAt(3) !== 32 || line.charCodeAt(6) !== 32 || line.charCodeAt(9) !== 58 || line.charCodeAt(12) !== 58) {
+/**
+ * "Mmm dd HH:MM:SS" (or "Mmm  d", or the unpadded "Mmm d" some daemons write) at the
+ * start of the line -> epoch ms, or NaN. `o` is 0, or -1 for the unpadded form.
+ */
+export function parse3164Stamp(line: string, ctx: ParseContext, o = 0): number {
+  if (line.length < 16 + o || line.charCodeAt(3) !== 32 || line.charCodeAt(6 + o) !== 32 || line.charCodeAt(9 + o) !== 58 || line.charCodeAt(12 + o) !== 58) {
     return NaN;
   }
   const mo = MONTHS[line.slice(0, 3)];
   if (mo === undefined) return NaN;
   const c4 = line.charCodeAt(4);
-  const day = c4 === 32 ? line.charCodeAt(5) - 48 : d2(line, 4);
-  const h = d2(line, 7);
-  const mi = d2(line, 10);
-  const s = d2(line, 13);
+  const day = o === -1 ? c4 - 48 : c4 === 32 ? line.charCodeAt(5) - 48 : d2(line, 4);
+  const h = d2(line, 7 + o);
+  const mi = d2(line, 10 + o);
+  const s = d2(line, 13 + o);
   if (!(day >= 1 && day <= 31) || h < 0 || mi < 0 || s < 0) return NaN;
   const year = ctx.year ?? inferYear(mo, day, h, mi, s, ctx.refYear, ctx.refMs, ctx.timeZone);
   return zonedToUtc(civilToMs(year, mo, day, h, mi, s), ctx.timeZone);
@@ -63,8 +67,13 @@ function sameAt(line: string, start: number, s: string): boolean {
 
 export function parseSyslog(line: string, ctx: ParseContext): LogRecord | null {
   const time = stampTime(line, ctx);
-  if (Number.isNaN(time)) return null;
-  return parseHeaderTail(line, 16, time, 'syslog');
+  if (!Number.isNaN(time)) return parseHeaderTail(line, 16, time, 'syslog');
+  if (line.charCodeAt(5) === 32 && line.charCodeAt(14) === 32) {
+    // "Feb 7 16:01:07 host ...": unpadded day, one character shorter.
+    const t = parse3164Stamp(line, ctx, -1);
+    if (!Number.isNaN(t)) return parseHeaderTail(line, 15, t, 'syslog');
+  }
+  return null;
 }
 
 /** What probeSyslog found: valid when its return value is >= 0. */
@@ -84,7 +93,7 @@ export const PROBE_FULL = -2;
  */
 export function probeSyslog(line: string, ctx: ParseContext, out: SyslogProbe): number {
   const time = stampTime(line, ctx);
-  if (Number.isNaN(time)) return PROBE_INVALID;
+  if (Number.isNaN(time)) return line.charCodeAt(5) === 32 ? PROBE_FULL : PROBE_INVALID;
   out.time = time;
   const len = line.length;
   let p = 16;
@@ -92,6 +101,7 @@ export function probeSyslog(line: string, ctx: ParseContext, out: SyslogProbe): 
   if (p >= len) return PROBE_INVALID;
   let sp = line.indexOf(' ', p);
   if (sp === -1) sp = len;
+  if (isBracketProgram(line, p, sp)) return PROBE_FULL;
   if (!isProgramToken(line, p, sp)) {
     p = sp + 1;
     sp = line.indexOf(' ', p);
@@ -118,7 +128,8 @@ export function probeSyslog(line: string, ctx: ParseContext, out: SyslogProbe): 
     if (prev === null || prev.length !== nameEnd - nameStart || !sameAt(line, nameStart, prev)) out.program = line.slice(nameStart, nameEnd);
   }
   const msg = sp + 1;
-  if (line.charCodeAt(msg) === 91 && line.startsWith('[ID ', msg)) return PROBE_FULL;
+  // A Solaris tag or apache's syslog header groups shift the message: parse fully.
+  if (line.charCodeAt(msg) === 91) return PROBE_FULL;
   return msg >= len ? len : msg;
 }
 
@@ -141,6 +152,11 @@ function parseHeaderTail(line: string, start: number, time: number, format: 'sys
   let sp = line.indexOf(' ', p);
   if (sp === -1) sp = len;
   let host: string | null = null;
+  if (isBracketProgram(line, p, sp)) {
+    // "[sshd] User root from ..." (no host, no colon): an old syslogd's program tag.
+    const message = sp >= len ? '' : line.slice(sp + 1);
+    return { format, time, host: null, program: line.slice(p + 1, sp - 1), pid: null, message, ip: null, user: null, status: null, severity: null };
+  }
   if (!isProgramToken(line, p, sp)) {
     host = line.slice(p, sp);
     p = sp + 1;
@@ -167,11 +183,27 @@ function parseHeaderTail(line: string, start: number, time: number, format: 'sys
     msgStart = sp + 1;
   }
   let message = msgStart >= len ? '' : line.slice(msgStart);
-  if (message.charCodeAt(0) === 91 && message.startsWith('[ID ')) {
-    const m = SOLARIS_ID.exec(message);
-    if (m !== null) message = message.slice(m[0].length);
+  if (message.charCodeAt(0) === 91) {
+    if (message.startsWith('[ID ')) {
+      const m = SOLARIS_ID.exec(message);
+      if (m !== null) message = message.slice(m[0].length);
+    } else if (program !== null && isApacheProgram(program)) {
+      // apache's "ErrorLog syslog": the error-log header groups come inside the message.
+      const h = apacheHeaders(message, 0);
+      return { format, time, host, program: h.program === 'apache' ? program : h.program, pid, message: h.message, ip: h.ip, user: null, status: null, severity: h.severity };
+    }
   }
   return { format, time, host, program, pid, message, ip: null, user: null, status: null, severity: null };
+}
+
+/** "httpd", "httpd/backend1", "apache2", "apache". */
+function isApacheProgram(p: string): boolean {
+  return p.startsWith('httpd') || p.startsWith('apache');
+}
+
+/** line[s, e) is "[sshd]" (bracketed, no colon). */
+function isBracketProgram(line: string, s: number, e: number): boolean {
+  return e - s > 2 && line.charCodeAt(s) === 91 && line.charCodeAt(e - 1) === 93;
 }
 
 /** line[s, e) is "sshd[123]:", "sshd:", "[sshd]:" or "pop(pam_unix)[4920]:" */

@@ -1,5 +1,6 @@
 // Web server error logs, where HTTP authentication failures are written:
 //   apache:   [Www Mmm dd HH:MM:SS(.ffffff) YYYY] [module:level] [pid N] [client IP:port] message
+//             (program: the module, e.g. auth_basic, or "apache" when the line names none)
 //   nginx:    YYYY/MM/DD HH:MM:SS [level] PID#TID: *CID message
 //   lighttpd: YYYY-MM-DD HH:MM:SS: message
 // Only the leading bracket groups of an apache line are header: a "[client x]" later in
@@ -40,23 +41,46 @@ export function parseApacheError(line: string, ctx: ParseContext): LogRecord | n
   const time = zonedToUtc(civilToMs(y, mo, day, h, mi, s, ms), ctx.timeZone);
   if (Number.isNaN(time)) return null;
 
+  const hd = apacheHeaders(line, close + 1);
+  return { format: 'apache_error', time, host: null, program: hd.program, pid: null, message: hd.message, ip: hd.ip, user: null, status: null, severity: hd.severity };
+}
+
+export interface ApacheHeaders {
+  ip: string | null;
+  severity: number | null;
+  /** The module ("auth_basic"), or "apache" when the line names none. */
+  program: string;
+  message: string;
+}
+
+/**
+ * The leading "[module:level] [pid N] [client ADDR:port]" groups from p on. Only leading
+ * groups are header: a "[client x]" later in the message is attacker text.
+ */
+export function apacheHeaders(line: string, p: number): ApacheHeaders {
   let ip: string | null = null;
   let severity: number | null = null;
-  let p = close + 1;
-  while (line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 91) {
-    const end = line.indexOf(']', p + 2);
+  let program = 'apache';
+  while ((line.charCodeAt(p) === 32 && line.charCodeAt(p + 1) === 91) || (p === 0 && line.charCodeAt(0) === 91)) {
+    const open = line.charCodeAt(p) === 91 ? p : p + 1;
+    let end = line.indexOf(']', open + 1);
+    // "[client [2001:db8::1]:51548]": the address has brackets of its own.
+    if (line.charCodeAt(open + 8) === 91 && (line.startsWith('client [', open + 1) || line.startsWith('remote [', open + 1))) {
+      end = line.indexOf(']', end + 1);
+    }
     if (end === -1) break;
-    const group = line.slice(p + 2, end);
+    const group = line.slice(open + 1, end);
     if (group.startsWith('client ') || group.startsWith('remote ')) {
       ip = stripPort(group.slice(7));
     } else if (!group.startsWith('pid ')) {
       const colon = group.lastIndexOf(':');
       severity = levelOf(colon === -1 ? group : group.slice(colon + 1)) ?? severity;
+      if (colon > 0) program = group.slice(0, colon);
     }
     p = end + 1;
   }
   const message = line.charCodeAt(p) === 32 ? line.slice(p + 1) : line.slice(p);
-  return { format: 'apache_error', time, host: null, program: 'apache', pid: null, message, ip, user: null, status: null, severity };
+  return { ip, severity, program, message };
 }
 
 /** "192.0.2.1:5858" -> 192.0.2.1; "2001:db8::1" stays; "[2001:db8::1]:443" -> 2001:db8::1 */
