@@ -62,6 +62,8 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       throw new AppError('CONFIG_NOT_FOUND', `cannot read config file ${source} (${describeSystemError(err)}); check the path given to --config`);
     }
     doc = parseYaml(text, source, problems);
+    // Nothing more can be checked in a file that does not parse.
+    if (problems.length > 0) throw invalid(source, problems);
     doc = interpolateTree(doc, env, (name, at) => problems.push({ path: `${source}: ${at}`, message: `environment variable ${name} is not set; set it or write \${${name}:-default}` }));
   }
   const parsed = configSchema.safeParse(doc ?? {});
@@ -235,11 +237,11 @@ function addRuleFile(
 }
 
 function parseYaml(text: string, file: string, problems: Problem[]): unknown {
-  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
-      problems.push({ path: pos === undefined ? file : `${file}:${pos.line}:${pos.col}`, message: `YAML syntax: ${e.message.split('\n')[0]}` });
+      problems.push({ path: pos === undefined ? file : `${file}:${pos.line}:${pos.col}`, message: `YAML syntax: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}` });
     }
     return {};
   }
