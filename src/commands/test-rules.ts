@@ -76,6 +76,7 @@ export async function testRulesCommand(argv: readonly string[], io: { stdout: (s
   const problems: string[] = [];
   const shapes = new Map<string, number>();
   let linesRead = 0;
+  let comments = 0;
   let unparsed = 0;
   let matchedLines = 0;
   let unmatched = 0;
@@ -89,8 +90,11 @@ export async function testRulesCommand(argv: readonly string[], io: { stdout: (s
       src.line(line);
     });
     src.end();
+    // Comment lines of annotated logs are not log lines: counted apart, never "not parsed".
+    const commentLines = texts.filter((t) => t.startsWith('#')).length;
+    comments += commentLines;
     linesRead += src.stats.lines;
-    unparsed += src.stats.unparsed;
+    unparsed += src.stats.unparsed - commentLines;
     const expectations = new Map<number, Expectation[] | 'none'>();
     let annotated = false;
     texts.forEach((t, i) => {
@@ -98,7 +102,7 @@ export async function testRulesCommand(argv: readonly string[], io: { stdout: (s
       if (m === null) return;
       annotated = true;
       const parsed = parseExpect(m[1]!, ruleNames);
-      if (typeof parsed === 'string') problems.push(`${input.label}:${i + 1}: ${parsed}`);
+      if (parsed !== 'none' && typeof parsed === 'string') problems.push(`${input.label}:${i + 1}: ${parsed}`);
       else expectations.set(i + 2, parsed); // annotates the next line
     });
     texts.forEach((t, i) => {
@@ -124,9 +128,9 @@ export async function testRulesCommand(argv: readonly string[], io: { stdout: (s
 
   const top = [...shapes].sort((a, b) => b[1] - a[1]).slice(0, 10);
   if (v.json === true) {
-    io.stdout(`${JSON.stringify({ lines: linesRead, not_parsed: unparsed, matched: matchedLines, unmatched, per_rule: Object.fromEntries(perRule), unmatched_shapes: top.map(([shape, count]) => ({ shape, count })), disagreements: problems })}\n`);
+    io.stdout(`${JSON.stringify({ lines: linesRead, comments, not_parsed: unparsed, matched: matchedLines, unmatched, per_rule: Object.fromEntries(perRule), unmatched_shapes: top.map(([shape, count]) => ({ shape, count })), disagreements: problems })}\n`);
   } else {
-    out.push('', `Lines: ${linesRead} read, ${unparsed} not parsed, ${matchedLines} matched, ${unmatched} unmatched`);
+    out.push('', `Lines: ${linesRead} read (${comments} comments), ${unparsed} not parsed, ${matchedLines} matched, ${unmatched} unmatched`);
     for (const [rule, n] of [...perRule].sort()) out.push(`  ${rule}: ${n}`);
     if (top.length > 0) {
       out.push('Most frequent unmatched line shapes:');
