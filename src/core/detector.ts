@@ -244,7 +244,7 @@ export class DetectorSource {
         const cands = this.detector.engine.candidates('syslog', probe.program);
         let rejected = true;
         for (let i = 0; i < cands.length; i++) {
-          if (!quickReject(cands[i]!, text, ms)) {
+          if (!quickReject(cands[i]!, text, ms, this.matchState)) {
             rejected = false;
             break;
           }

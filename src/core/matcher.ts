@@ -4,7 +4,7 @@
 // host+program+pid, expires on event time and is bounded in entries.
 
 import { normalizeIp } from './ip.js';
-import type { CompiledMatcher, CompiledRuleSet } from './rules.js';
+import { slotOf, stickyGateFor, type CompiledMatcher, type CompiledRuleSet } from './rules.js';
 import type { FormatName, LogRecord } from './types.js';
 
 export interface MatchHit {
@@ -16,17 +16,55 @@ export interface MatchHit {
 }
 
 interface ConnectionContext {
+  matcher: CompiledMatcher;
   lastT: number;
   ip: string | null;
-  users: Set<string>;
+  /** Distinct users tried on the connection (at most MAX_CONTEXT_USERS). */
+  users: string[];
   lastUser: string | null;
-  flags: Set<string>;
+  /** Flag bits (CompiledPattern.setMask). */
+  flags: number;
 }
+
+/** A connection trying thousands of names still holds a small list. */
+const MAX_CONTEXT_USERS = 64;
 
 /** Per-source match state: one per file or stream. */
 export class MatchState {
   readonly contexts = new Map<string, ConnectionContext>();
   evictedContexts = 0;
+  /**
+   * Per matcher, how many live contexts hold each flag bit: a pattern that requires a
+   * flag no connection has cannot match, so such lines are rejected without a lookup.
+   */
+  private readonly flagCounts = new Map<CompiledMatcher, Int32Array>();
+
+  liveFlags(m: CompiledMatcher): number {
+    const counts = this.flagCounts.get(m);
+    if (counts === undefined) return 0;
+    let mask = 0;
+    for (let b = 0; b < 31; b++) if (counts[b]! > 0) mask |= 1 << b;
+    return mask;
+  }
+
+  addFlags(m: CompiledMatcher, ctx: ConnectionContext, mask: number): void {
+    const added = mask & ~ctx.flags;
+    if (added === 0) return;
+    ctx.flags |= mask;
+    let counts = this.flagCounts.get(m);
+    if (counts === undefined) this.flagCounts.set(m, (counts = new Int32Array(31)));
+    for (let b = 0; b < 31; b++) if ((added & (1 << b)) !== 0) counts[b]!++;
+  }
+
+  drop(key: string): void {
+    const ctx = this.contexts.get(key);
+    if (ctx === undefined) return;
+    this.contexts.delete(key);
+    if (ctx.flags === 0) return;
+    const counts = this.flagCounts.get(ctx.matcher);
+    if (counts === undefined) return;
+    for (let b = 0; b < 31; b++) if ((ctx.flags & (1 << b)) !== 0) counts[b]!--;
+  }
 }
 
 const PROGRAM_CACHE_MAX = 1024;
@@ -91,8 +129,8 @@ export class MatchEngine {
       }
       if (m.statuses !== null && (rec.status === null || !m.statuses.has(rec.status))) continue;
       if (m.requireFields.length > 0 && !hasFields(rec, m.requireFields)) continue;
+      if (m.dispatch[slotOf(msg.charCodeAt(0))]!.length === 0) continue;
       if (m.prefilter !== null && !hasAny(msg, m.prefilter)) continue;
-      if (m.gate !== null && !m.gate.test(msg)) continue;
       if (m.ignore.length > 0 && testAny(msg, m.ignore)) continue;
       this.runPatterns(m, rec, state, onHit);
     }
@@ -103,12 +141,14 @@ export class MatchEngine {
     let ctx: ConnectionContext | undefined;
     let ctxKey: string | undefined;
     const ctxConf = m.context;
-    for (const p of m.patterns) {
-      if (p.requires.length > 0) {
+    const list = m.dispatch[slotOf(msg.charCodeAt(0))]!;
+    for (let k = 0; k < list.length; k++) {
+      const p = m.patterns[list[k]!]!;
+      if (p.requiresMask !== 0) {
         if (ctxConf === null) continue;
         ctxKey ??= contextKey(m, rec);
         ctx ??= liveContext(state, ctxKey, rec.time, ctxConf.ttlMs);
-        if (ctx === undefined || !p.requires.every((f) => ctx!.flags.has(f))) continue;
+        if (ctx === undefined || (ctx.flags & p.requiresMask) !== p.requiresMask) continue;
       }
       const g = p.re.exec(msg);
       if (g === null) continue;
@@ -118,17 +158,16 @@ export class MatchEngine {
       if (ctxConf !== null) {
         ctxKey ??= contextKey(m, rec);
         ctx ??= liveContext(state, ctxKey, rec.time, ctxConf.ttlMs);
-        if (ctx === undefined) ctx = newContext(state, ctxKey, rec.time, ctxConf.maxEntries);
+        if (ctx === undefined) ctx = newContext(m, state, ctxKey, rec.time, ctxConf.maxEntries);
         ctx.lastT = rec.time;
         if (ip !== null) ctx.ip = ip;
         if (user !== null) {
-          // Bounded: a connection trying thousands of names still holds a small set.
-          if (ctx.users.size < 64) ctx.users.add(user);
+          if (ctx.users.length < MAX_CONTEXT_USERS && !ctx.users.includes(user)) ctx.users.push(user);
           ctx.lastUser = user;
         }
-        for (const f of p.set) ctx.flags.add(f);
+        if (p.setMask !== 0) state.addFlags(m, ctx, p.setMask);
       }
-      if (p.emit && (p.minUsers === 0 || (ctx !== undefined && ctx.users.size >= p.minUsers))) {
+      if (p.emit && (p.minUsers === 0 || (ctx !== undefined && ctx.users.length >= p.minUsers))) {
         ip ??= rec.ip ?? ctx?.ip ?? null;
         user ??= rec.user ?? ctx?.lastUser ?? null;
         let extra: Record<string, string> | null = null;
@@ -141,7 +180,7 @@ export class MatchEngine {
         }
         onHit({ matcher: m, ip, user, extra });
       }
-      if (p.clear && ctxKey !== undefined) state.contexts.delete(ctxKey);
+      if (p.clear && ctxKey !== undefined) state.drop(ctxKey);
       return;
     }
   }
@@ -151,11 +190,27 @@ export class MatchEngine {
  * True when the matcher certainly cannot match a line whose message starts at msgStart:
  * its literals are absent, or its sticky gate fails. False means "parse and see".
  */
-export function quickReject(m: CompiledMatcher, line: string, msgStart: number): boolean {
+export function quickReject(m: CompiledMatcher, line: string, msgStart: number, state: MatchState): boolean {
   if (m.maxSeverity !== null) return false;
   // Syslog records carry no status, ip or user of their own: such a matcher cannot match.
   if (m.statuses !== null) return true;
   for (const f of m.requireFields) if (f === 'ip' || f === 'user') return true;
+  const slot = slotOf(line.charCodeAt(msgStart));
+  const list = m.dispatch[slot]!;
+  if (list.length === 0) return true;
+  if (m.context !== null) {
+    // Every pattern this line could match needs a flag no live connection has.
+    const live = state.liveFlags(m);
+    let possible = false;
+    for (let k = 0; k < list.length; k++) {
+      const need = m.patterns[list[k]!]!.requiresMask;
+      if ((need & ~live) === 0) {
+        possible = true;
+        break;
+      }
+    }
+    if (!possible) return true;
+  }
   if (m.prefilter !== null) {
     let found = false;
     for (const lit of m.prefilter) {
@@ -166,7 +221,7 @@ export function quickReject(m: CompiledMatcher, line: string, msgStart: number):
     }
     if (!found) return true;
   }
-  const g = m.stickyGate;
+  const g = stickyGateFor(m, slot);
   if (g === null) return false;
   g.lastIndex = msgStart;
   return !g.test(line);
@@ -190,27 +245,28 @@ function testAny(msg: string, res: readonly RegExp[]): boolean {
 }
 
 function contextKey(m: CompiledMatcher, rec: LogRecord): string {
-  return `${m.name}\u0000${rec.host ?? ''}\u0000${rec.program ?? ''}\u0000${rec.pid ?? ''}`;
+  // The pid first: it differs between connections, so lookups fail fast on it.
+  return `${rec.pid ?? ''}\u0000${rec.host ?? ''}\u0000${rec.program ?? ''}\u0000${m.name}`;
 }
 
 function liveContext(state: MatchState, key: string, t: number, ttlMs: number): ConnectionContext | undefined {
   const ctx = state.contexts.get(key);
   if (ctx === undefined) return undefined;
   if (Math.abs(t - ctx.lastT) > ttlMs) {
-    state.contexts.delete(key);
+    state.drop(key);
     return undefined;
   }
   return ctx;
 }
 
-function newContext(state: MatchState, key: string, t: number, maxEntries: number): ConnectionContext {
+function newContext(m: CompiledMatcher, state: MatchState, key: string, t: number, maxEntries: number): ConnectionContext {
   if (state.contexts.size >= maxEntries) {
     // Insertion order approximates age: drop the oldest connection.
     const oldest = state.contexts.keys().next().value;
-    if (oldest !== undefined) state.contexts.delete(oldest);
+    if (oldest !== undefined) state.drop(oldest);
     state.evictedContexts++;
   }
-  const ctx: ConnectionContext = { lastT: t, ip: null, users: new Set(), lastUser: null, flags: new Set() };
+  const ctx: ConnectionContext = { matcher: m, lastT: t, ip: null, users: [], lastUser: null, flags: 0 };
   state.contexts.set(key, ctx);
   return ctx;
 }

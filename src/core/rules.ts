@@ -3,6 +3,7 @@
 // field every one of its matchers can produce, checked at load, not at the first event.
 
 import type { FormatName, Severity } from './types.js';
+import { firstChars } from './first-chars.js';
 
 export interface PatternSpec {
   readonly regex: string;
@@ -73,8 +74,9 @@ export const EVENT_FIELDS = ['ip', 'user', 'host', 'program'] as const;
 export interface CompiledPattern {
   readonly re: RegExp;
   readonly emit: boolean;
-  readonly set: readonly string[];
-  readonly requires: readonly string[];
+  /** Connection flags as bits (a matcher has at most 31 distinct flag names). */
+  readonly setMask: number;
+  readonly requiresMask: number;
   readonly minUsers: number;
   readonly clear: boolean;
 }
@@ -102,15 +104,21 @@ export interface CompiledMatcher {
   /** Enabled rules fed by this matcher. */
   readonly rules: readonly CompiledRule[];
   /**
-   * All patterns as one alternation (groups made non-capturing): one regex call rejects a
-   * line no pattern can match, instead of one call per pattern. Null when not derivable.
+   * Pattern indexes to try by the message's first character (index 128: any other
+   * character): "^Failed ..." is never run on a message starting with "C".
    */
-  readonly gate: RegExp | null;
+  readonly dispatch: readonly (readonly number[])[];
   /**
-   * The gate as a sticky regex over the whole line from the message offset, so a line can
-   * be rejected before its record is built. Null unless every pattern is anchored (^...).
+   * Per first character, the patterns of dispatch as one sticky alternation over the whole
+   * line from the message offset (see buildStickyGate), so a line can be rejected before
+   * its record is built; compiled on first use, null where not derivable.
    */
-  readonly stickyGate: RegExp | null;
+  readonly stickyGates: (RegExp | null | undefined)[];
+}
+
+/** dispatch slot of a message's first character. */
+export function slotOf(code: number): number {
+  return code < 128 ? code : 128;
 }
 
 export interface CompiledRuleSet {
@@ -175,6 +183,15 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
     const at = `${m.origin}: matchers.${m.name}`;
     const patterns: CompiledPattern[] = [];
     const extra = new Set<string>();
+    const flagBits = new Map<string, number>();
+    const maskOf = (names: readonly string[]): number => {
+      let mask = 0;
+      for (const n of names) {
+        if (!flagBits.has(n)) flagBits.set(n, flagBits.size < 31 ? 1 << flagBits.size : 0);
+        mask |= flagBits.get(n)!;
+      }
+      return mask;
+    };
     m.patterns.forEach((p, i) => {
       const re = tryCompile(p.regex, flags);
       if (typeof re === 'string') {
@@ -182,7 +199,7 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
         return;
       }
       for (const g of groupNames(p.regex)) if (g !== 'ip' && g !== 'user') extra.add(g);
-      patterns.push({ re, emit: p.emit, set: p.set, requires: p.requires, minUsers: p.minUsers, clear: p.clear });
+      patterns.push({ re, emit: p.emit, setMask: maskOf(p.set), requiresMask: maskOf(p.requires), minUsers: p.minUsers, clear: p.clear });
       if ((p.set.length > 0 || p.requires.length > 0 || p.minUsers > 0 || p.clear) && m.context === null) {
         problems.push({ path: `${at}.patterns[${i}]`, message: 'set/requires/min_users/clear need a connection context; add context: { ttl_secs: 600 } to the matcher' });
       }
@@ -193,6 +210,7 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
       if (typeof re === 'string') problems.push({ path: `${at}.ignore[${i}]`, message: `invalid regular expression: ${re}` });
       else ignore.push(re);
     });
+    if (flagBits.size > 31) problems.push({ path: at, message: `at most 31 distinct context flags per matcher (found ${flagBits.size})` });
     if (m.patterns.length === 0 && m.maxSeverity === null) {
       problems.push({ path: at, message: 'a matcher needs patterns, max_severity, or both' });
     }
@@ -213,8 +231,8 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
       context: m.context,
       extraGroups: [...extra],
       rules: fed,
-      gate: patterns.length >= 2 ? buildGate(m.patterns.map((p) => p.regex), flags) : null,
-      stickyGate: patterns.length >= 1 ? buildStickyGate(m.patterns.map((p) => p.regex), flags) : null,
+      dispatch: buildDispatch(m.patterns.map((p) => p.regex), m.caseInsensitive),
+      stickyGates: [],
     });
   }
   return { ruleset: { matchers, rules, limits: spec.limits }, problems };
@@ -261,4 +279,28 @@ function hasTopLevelAlternation(src: string): boolean {
     }
   }
   return false;
+}
+
+function buildDispatch(sources: readonly string[], caseInsensitive: boolean): number[][] {
+  const sets = sources.map((src) => firstChars(src, caseInsensitive));
+  const slots: number[][] = [];
+  for (let c = 0; c <= 128; c++) {
+    const list: number[] = [];
+    sets.forEach((set, i) => {
+      if (set === null || (c < 128 && set.has(c))) list.push(i);
+    });
+    slots.push(list);
+  }
+  return slots;
+}
+
+/** The sticky gate of one dispatch slot (see CompiledMatcher.stickyGates), cached. */
+export function stickyGateFor(m: CompiledMatcher, slot: number): RegExp | null {
+  let g = m.stickyGates[slot];
+  if (g === undefined) {
+    const list = m.dispatch[slot]!;
+    g = list.length === 0 ? null : buildStickyGate(list.map((i) => m.spec.patterns[i]!.regex), m.spec.caseInsensitive ? 'i' : '');
+    m.stickyGates[slot] = g;
+  }
+  return g;
 }
