@@ -4,8 +4,11 @@
 // a burst is one incident, never the prototype's overlapping duplicates.
 // Out of order: an event older than the key's newest joins the window if it is within
 // `window` of it; an event more than `window` older is a clock step back: the key's
-// window restarts from it (counted). Keys are held in least-recently-hit order, so the
-// stalest key is evicted first at the cap and expiry scans only the stale front.
+// window restarts from it (counted).
+// Memory: keys nothing can extend any more are swept, at a pace that keeps the sweep's
+// cost per event constant; at the key cap the stalest eighth is evicted in one pass
+// (counted). Maps are never used as LRU lists: deleting at a V8 Map's front makes every
+// later walk from the front skip the deleted slots.
 
 import { createHash } from 'node:crypto';
 import type { CompiledRule, DetectionLimits } from './rules.js';
@@ -52,6 +55,9 @@ export class RuleWindow {
   private readonly keys = new Map<string, KeyState>();
   private lastKey: string | null = null;
   private lastState: KeyState | null = null;
+  /** Events since the last sweep, and the watermark of that sweep. */
+  private sinceSweep = 0;
+  private sweptAt = -Infinity;
   private readonly windowMs: number;
   private readonly cooldownMs: number;
   private readonly threshold: number;
@@ -75,18 +81,17 @@ export class RuleWindow {
 
   add(key: string, ev: DetectionEvent): void {
     const t = ev.time;
+    this.sinceSweep++;
     let st: KeyState | undefined;
     if (key === this.lastKey && this.lastState !== null) {
-      st = this.lastState; // a burst of one key: it is already the most recent
+      st = this.lastState; // a burst of one key
     } else {
       st = this.keys.get(key);
       if (st === undefined) {
         if (this.keys.size >= this.limits.maxKeysPerRule) this.evictStalest();
         st = { times: [], events: [], maxT: t, incident: null };
-      } else {
-        this.keys.delete(key); // re-inserted below: most recently hit last
+        this.keys.set(key, st);
       }
-      this.keys.set(key, st);
       this.lastKey = key;
       this.lastState = st;
     }
@@ -121,16 +126,24 @@ export class RuleWindow {
 
   /**
    * Closes incidents and forgets keys that nothing can extend any more: their newest hit
-   * is further than window and cooldown behind the watermark (the newest event time seen).
+   * is further than window and cooldown behind the watermark (the newest event time).
+   * Small stores are swept whenever the watermark moved a horizon; large ones once as many
+   * events as keys have arrived, so a sweep costs O(1) per event.
    */
   expire(watermark: number): void {
+    const size = this.keys.size;
+    if (size === 0) return;
+    const due = this.sinceSweep >= size || (size <= 10_000 && watermark - this.sweptAt >= this.horizonMs);
+    if (!due) return;
+    this.sinceSweep = 0;
+    this.sweptAt = watermark;
     for (const [key, st] of this.keys) {
       const newest = st.incident === null ? st.maxT : Math.max(st.maxT, st.incident.last);
-      if (newest + this.horizonMs >= watermark) break; // the rest were hit more recently
+      if (newest + this.horizonMs >= watermark) continue;
       if (st.incident !== null) this.close(key, st);
       this.keys.delete(key);
-      if (key === this.lastKey) this.lastState = null;
     }
+    this.lastState = null;
   }
 
   /** End of input: closes every open incident. */
@@ -140,14 +153,26 @@ export class RuleWindow {
     this.lastState = null;
   }
 
+  /** At the cap: evicts the stalest eighth of the keys (by newest hit) in one pass. */
   private evictStalest(): void {
-    const oldest = this.keys.keys().next();
-    if (oldest.done === true) return;
-    const st = this.keys.get(oldest.value)!;
-    if (st.incident !== null) this.close(oldest.value, st);
-    this.keys.delete(oldest.value);
-    if (oldest.value === this.lastKey) this.lastState = null;
-    this.stats.evictedKeys++;
+    const n = this.keys.size;
+    const times = new Float64Array(n);
+    let i = 0;
+    for (const st of this.keys.values()) times[i++] = st.incident === null ? st.maxT : Math.max(st.maxT, st.incident.last);
+    times.sort();
+    const cut = times[Math.max(0, Math.floor(n / 8) - 1)]!;
+    let evicted = 0;
+    const want = Math.max(1, Math.floor(n / 8));
+    for (const [key, st] of this.keys) {
+      if (evicted >= want) break;
+      const newest = st.incident === null ? st.maxT : Math.max(st.maxT, st.incident.last);
+      if (newest > cut) continue;
+      if (st.incident !== null) this.close(key, st);
+      this.keys.delete(key);
+      evicted++;
+    }
+    this.stats.evictedKeys += evicted;
+    this.lastState = null;
   }
 
   private fire(key: string, st: KeyState, t: number): void {
