@@ -6,6 +6,7 @@
 import { FormatChain, ParseContext, detectFormat, DETECT_LINES } from './parse/index.js';
 import { MatchEngine, MatchState, quickReject, type MatchHit } from './matcher.js';
 import { PROBE_INVALID, probeSyslog, type SyslogProbe } from './parse/syslog.js';
+import { slotOf } from './rules.js';
 import type { CompiledRuleSet } from './rules.js';
 import type { DetectionEvent, FormatName, Incident, LogRecord, TimeContext } from './types.js';
 import { RuleWindow, type IncidentListener } from './window.js';
@@ -241,7 +242,7 @@ export class DetectorSource {
       const probe = this.probe;
       const ms = probeSyslog(text, this.time, probe);
       if (ms >= 0) {
-        const cands = this.detector.engine.candidates('syslog', probe.program);
+        const cands = this.detector.engine.syslogPlan(probe.program)[slotOf(text.charCodeAt(ms))]!;
         let rejected = true;
         for (let i = 0; i < cands.length; i++) {
           if (!quickReject(cands[i]!, text, ms, this.matchState)) {

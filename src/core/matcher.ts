@@ -177,6 +177,34 @@ export class MatchEngine {
     return list;
   }
 
+  private readonly plans = new Map<string, CompiledMatcher[][]>();
+  private lastPlanProgram: string | null | undefined = undefined;
+  private lastPlan: CompiledMatcher[][] = [];
+
+  /**
+   * For probed syslog lines (records without ip, user or status of their own): per first
+   * character of the message, the matchers that could match at all. A line whose slot is
+   * empty is rejected with one array lookup.
+   */
+  syslogPlan(program: string | null): CompiledMatcher[][] {
+    if (program === this.lastPlanProgram) return this.lastPlan;
+    const key = program ?? '';
+    let plan = this.plans.get(key);
+    if (plan === undefined) {
+      const cands = this.candidates('syslog', program).filter(
+        (m) => m.statuses === null && !m.requireFields.some((f) => f === 'ip' || f === 'user'),
+      );
+      plan = [];
+      for (let slot = 0; slot <= 128; slot++) {
+        plan.push(cands.filter((m) => m.maxSeverity !== null || m.dispatch[slot]!.length > 0));
+      }
+      if (this.plans.size < PROGRAM_CACHE_MAX) this.plans.set(key, plan);
+    }
+    this.lastPlanProgram = program;
+    this.lastPlan = plan;
+    return plan;
+  }
+
   /** Runs every candidate matcher on the record; calls onHit for each emitted hit. */
   match(rec: LogRecord, state: MatchState, onHit: (hit: MatchHit) => void): void {
     const list = this.candidates(rec.format, rec.program);
@@ -261,9 +289,6 @@ export class MatchEngine {
  */
 export function quickReject(m: CompiledMatcher, line: string, msgStart: number, state: MatchState): boolean {
   if (m.maxSeverity !== null) return false;
-  // Syslog records carry no status, ip or user of their own: such a matcher cannot match.
-  if (m.statuses !== null) return true;
-  for (const f of m.requireFields) if (f === 'ip' || f === 'user') return true;
   const slot = slotOf(line.charCodeAt(msgStart));
   const list = m.dispatch[slot]!;
   if (list.length === 0) return true;
