@@ -10,7 +10,7 @@ import { slotOf } from './rules.js';
 import type { CompiledRuleSet } from './rules.js';
 import type { DetectionEvent, FormatName, Incident, LogRecord, TimeContext } from './types.js';
 import { RuleWindow, type IncidentListener } from './window.js';
-import { detach } from './split.js';
+import { detach, keep } from './split.js';
 
 export interface DetectorListener extends IncidentListener {
   event(ev: DetectionEvent): void;
@@ -130,11 +130,6 @@ export class Detector {
     for (const w of this.windows.values()) w.flush();
     for (const [name, w] of this.windows) this.ruleStats.get(name)!.incidents = w.stats.incidents;
   }
-}
-
-/** V8 copies slices shorter than 13 characters anyway; longer ones may pin their chunk. */
-function keep(s: string | null): string | null {
-  return s === null || s.length < 13 ? s : detach(s);
 }
 
 function keyOf(field: string, ev: DetectionEvent, extra: Record<string, string> | null): string | null {

@@ -4,6 +4,7 @@
 // host+program+pid, expires on event time and is bounded in entries.
 
 import { normalizeIp } from './ip.js';
+import { keep } from './split.js';
 import { slotOf, stickyGateFor, type CompiledMatcher, type CompiledRuleSet } from './rules.js';
 import type { FormatName, LogRecord } from './types.js';
 
@@ -257,10 +258,11 @@ export class MatchEngine {
         }
         if (ctx === undefined) ctx = newContext(m, state, rec, ctxConf.maxEntries);
         ctx.lastT = rec.time;
-        if (ip !== null) ctx.ip = ip;
+        // Captures are slices of a decoded chunk: keep copies, or each context pins 64 KiB.
+        if (ip !== null) ctx.ip = keep(ip);
         if (user !== null) {
-          if (ctx.users.length < MAX_CONTEXT_USERS && !ctx.users.includes(user)) ctx.users.push(user);
-          ctx.lastUser = user;
+          if (ctx.users.length < MAX_CONTEXT_USERS && !ctx.users.includes(user)) ctx.users.push(keep(user)!);
+          ctx.lastUser = keep(user);
         }
         if (p.setMask !== 0) state.addFlags(m, ctx, p.setMask);
       }
@@ -350,7 +352,7 @@ function liveContext(state: MatchState, m: CompiledMatcher, rec: LogRecord, ttlM
 }
 
 function newContext(m: CompiledMatcher, state: MatchState, rec: LogRecord, maxEntries: number): ConnectionContext {
-  const ctx: ConnectionContext = { matcher: m, host: rec.host, program: rec.program, pid: rec.pid, lastT: rec.time, ip: null, users: [], lastUser: null, flags: 0 };
+  const ctx: ConnectionContext = { matcher: m, host: keep(rec.host), program: keep(rec.program), pid: keep(rec.pid), lastT: rec.time, ip: null, users: [], lastUser: null, flags: 0 };
   state.add(ctx, maxEntries);
   return ctx;
 }

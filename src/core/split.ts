@@ -148,3 +148,8 @@ export function detach(s: string): string {
   // 4x cheaper than a Buffer round trip (measured: 21 ms against 93 ms per 200k lines).
   return (` ${s}`).slice(1);
 }
+
+/** detach() for values that may be short: V8 copies slices under 13 characters anyway. */
+export function keep(s: string | null): string | null {
+  return s === null || s.length < 13 ? s : detach(s);
+}

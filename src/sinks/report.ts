@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { RuleSpec } from '../core/rules.js';
 import { isoUtc } from '../core/time.js';
 import type { Incident } from '../core/types.js';
-import { publishFilesExclusive } from '../util/atomic-write.js';
+import { publishFilesExclusive, type Content } from '../util/atomic-write.js';
 import { toCsv } from './csv.js';
 import { topN, type ReportCollector } from './collector.js';
 
@@ -47,7 +47,38 @@ export function alertJson(i: Incident): Record<string, unknown> {
   };
 }
 
-export function buildReportJson(c: ReportCollector, meta: ReportMeta): Record<string, unknown> {
+/**
+ * Writes the report JSON piece by piece: the same text as JSON.stringify(buildReportJson(),
+ * null, 2), without holding the whole document (thousands of alerts) as one string.
+ */
+export function writeReportJson(c: ReportCollector, meta: ReportMeta, write: (piece: string) => void): void {
+  const doc = buildReportJson(c, meta, false);
+  const keys = Object.keys(doc);
+  write('{\n');
+  keys.forEach((k, i) => {
+    const v = doc[k];
+    const sep = i === keys.length - 1 ? '\n' : ',\n';
+    if (Array.isArray(v) && (k === 'alerts' || k === 'events')) {
+      const list = k === 'alerts' ? c.sortedIncidents().map(alertJson) : v;
+      if (list.length === 0) {
+        write(`  ${JSON.stringify(k)}: []${sep}`);
+        return;
+      }
+      write(`  ${JSON.stringify(k)}: [\n`);
+      list.forEach((item, j) => write(`    ${indent(JSON.stringify(item, null, 2), '    ')}${j === list.length - 1 ? '\n' : ',\n'}`));
+      write(`  ]${sep}`);
+    } else {
+      write(`  ${JSON.stringify(k)}: ${indent(JSON.stringify(v, null, 2), '  ')}${sep}`);
+    }
+  });
+  write('}\n');
+}
+
+function indent(json: string, pad: string): string {
+  return json.replace(/\n/g, `\n${pad}`);
+}
+
+export function buildReportJson(c: ReportCollector, meta: ReportMeta, withAlerts = true): Record<string, unknown> {
   const files = c.sources.map((s) => ({
     file: s.file,
     format: s.stats.format,
@@ -98,7 +129,7 @@ export function buildReportJson(c: ReportCollector, meta: ReportMeta): Record<st
         severity: r.severity,
       })),
     },
-    alerts: c.sortedIncidents().map(alertJson),
+    alerts: withAlerts ? c.sortedIncidents().map(alertJson) : [],
     events_summary: { total: c.eventsTotal, in_report: c.events.length, by_rule: byRule },
     events: c.events.map(eventJson),
   };
@@ -123,9 +154,9 @@ export function reportBaseName(ms: number): string {
 export function writeReport(dir: string, c: ReportCollector, meta: ReportMeta, formats: readonly ReportFormat[]): string {
   fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
   const base = path.join(dir, reportBaseName(meta.generatedMs));
-  const files: { name: (suffix: string) => string; data: string }[] = [];
+  const files: { name: (suffix: string) => string; data: Content }[] = [];
   if (formats.includes('json')) {
-    files.push({ name: (s) => `${base}${s}.json`, data: `${JSON.stringify(buildReportJson(c, meta), null, 2)}\n` });
+    files.push({ name: (s) => `${base}${s}.json`, data: (write) => writeReportJson(c, meta, write) });
   }
   if (formats.includes('csv')) {
     const alerts = c.sortedIncidents().map((i) => ({

@@ -12,11 +12,29 @@ function tempPath(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${seq}.tmp`);
 }
 
-function writeTemp(target: string, data: string | Uint8Array, mode: number): string {
+/** File content: all at once, or produced piece by piece (a large report is never one string). */
+export type Content = string | Uint8Array | ((write: (piece: string) => void) => void);
+
+function writeTemp(target: string, data: Content, mode: number): string {
   const tmp = tempPath(target);
   const fd = fs.openSync(tmp, 'wx', mode);
   try {
-    fs.writeFileSync(fd, data);
+    if (typeof data === 'function') {
+      let buf: string[] = [];
+      let size = 0;
+      data((piece) => {
+        buf.push(piece);
+        size += piece.length;
+        if (size >= 1 << 20) {
+          fs.writeSync(fd, buf.join(''));
+          buf = [];
+          size = 0;
+        }
+      });
+      if (buf.length > 0) fs.writeSync(fd, buf.join(''));
+    } else {
+      fs.writeFileSync(fd, data);
+    }
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
@@ -41,7 +59,7 @@ function fsyncDir(dir: string): void {
 }
 
 /** Atomically replaces target with data. */
-export function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o640): void {
+export function writeFileAtomic(target: string, data: Content, mode = 0o640): void {
   const tmp = writeTemp(target, data, mode);
   try {
     fs.renameSync(tmp, target);
@@ -57,7 +75,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, mode 
  * suffix "", "_2", "_3", ... and no existing file is ever replaced (link(2) fails with
  * EEXIST instead). Returns the suffix used.
  */
-export function publishFilesExclusive(files: readonly { name: (suffix: string) => string; data: string }[], mode = 0o640): string {
+export function publishFilesExclusive(files: readonly { name: (suffix: string) => string; data: Content }[], mode = 0o640): string {
   const temps = files.map((f) => writeTemp(f.name(''), f.data, mode));
   try {
     for (let n = 1; n < 10_000; n++) {
