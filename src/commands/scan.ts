@@ -157,6 +157,9 @@ function jsonSummary(base: string, formats: readonly ReportFormat[], c: ReportCo
   };
 }
 
+/** Addresses listed under an alert on the console; the report lists them all. */
+const SHOWN_IPS = 10;
+
 function humanSummary(base: string, c: ReportCollector, incidents: Incident[], tz: string): string {
   const lines = c.sources.reduce((a, s) => a + s.stats.lines, 0);
   const unparsed = c.sources.reduce((a, s) => a + s.stats.unparsed, 0);
@@ -169,7 +172,8 @@ function humanSummary(base: string, c: ReportCollector, incidents: Incident[], t
     for (const i of incidents) {
       const key = i.key !== null && i.keyField !== 'ip' ? ` ${i.keyField}=${printable(i.key)}` : '';
       out.push(`  - ${i.rule} at ${wallTime(i.first, tz)} (count=${i.count})${key}`);
-      for (const ip of i.ips) out.push(`      ${printable(ip)}`);
+      for (const ip of i.ips.slice(0, SHOWN_IPS)) out.push(`      ${printable(ip)}`);
+      if (i.ips.length > SHOWN_IPS) out.push(`      ... and ${i.ips.length - SHOWN_IPS} more${i.truncated ? ' (at least)' : ''} (see the report)`);
     }
   }
   return `${out.join('\n')}\n`;

@@ -5,7 +5,7 @@
 
 import { normalizeIp } from './ip.js';
 import { keep } from './split.js';
-import { slotOf, stickyGateFor, type CompiledMatcher, type CompiledRuleSet } from './rules.js';
+import { slotOf, stickyGateFor, subsetGateFor, type CompiledMatcher, type CompiledRuleSet } from './rules.js';
 import type { FormatName, LogRecord } from './types.js';
 
 export interface MatchHit {
@@ -294,18 +294,17 @@ export function quickReject(m: CompiledMatcher, line: string, msgStart: number, 
   const slot = slotOf(line.charCodeAt(msgStart));
   const list = m.dispatch[slot]!;
   if (list.length === 0) return true;
-  if (m.context !== null) {
-    // Every pattern this line could match needs a flag no live connection has.
+  // Patterns that need a flag no live connection has cannot match: leave them out.
+  let subset = -1;
+  if (m.context !== null && list.length <= 30) {
     const live = state.liveFlags(m);
-    let possible = false;
+    subset = 0;
     for (let k = 0; k < list.length; k++) {
       const need = m.patterns[list[k]!]!.requiresMask;
-      if ((need & ~live) === 0) {
-        possible = true;
-        break;
-      }
+      if ((need & ~live) === 0) subset |= 1 << k;
     }
-    if (!possible) return true;
+    if (subset === 0) return true;
+    if (subset === (1 << list.length) - 1) subset = -1; // all of them: the slot's own gate
   }
   if (m.prefilter !== null) {
     let found = false;
@@ -317,7 +316,7 @@ export function quickReject(m: CompiledMatcher, line: string, msgStart: number, 
     }
     if (!found) return true;
   }
-  const g = stickyGateFor(m, slot);
+  const g = subset === -1 ? stickyGateFor(m, slot) : subsetGateFor(m, slot, subset);
   if (g === null) return false;
   g.lastIndex = msgStart;
   return !g.test(line);

@@ -114,6 +114,8 @@ export interface CompiledMatcher {
    * its record is built; compiled on first use, null where not derivable.
    */
   readonly stickyGates: (RegExp | null | undefined)[];
+  /** Sticky gates of subsets of a slot's patterns (those whose flags are live), by slot. */
+  readonly subsetGates: (Map<number, RegExp | null> | undefined)[];
 }
 
 /** dispatch slot of a message's first character. */
@@ -233,6 +235,7 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
       rules: fed,
       dispatch: buildDispatch(m.patterns.map((p) => p.regex), m.caseInsensitive),
       stickyGates: [],
+      subsetGates: [],
     });
   }
   return { ruleset: { matchers, rules, limits: spec.limits }, problems };
@@ -292,6 +295,19 @@ function buildDispatch(sources: readonly string[], caseInsensitive: boolean): nu
     slots.push(list);
   }
   return slots;
+}
+
+/** The sticky gate of the patterns at the set bits of `subset` (positions in dispatch[slot]). */
+export function subsetGateFor(m: CompiledMatcher, slot: number, subset: number): RegExp | null {
+  let cache = m.subsetGates[slot];
+  if (cache === undefined) m.subsetGates[slot] = cache = new Map();
+  let g = cache.get(subset);
+  if (g === undefined) {
+    const list = m.dispatch[slot]!.filter((_, k) => (subset & (1 << k)) !== 0);
+    g = list.length === 0 ? null : buildStickyGate(list.map((i) => m.spec.patterns[i]!.regex), m.spec.caseInsensitive ? 'i' : '');
+    if (cache.size < 1024) cache.set(subset, g);
+  }
+  return g;
 }
 
 /** The sticky gate of one dispatch slot (see CompiledMatcher.stickyGates), cached. */

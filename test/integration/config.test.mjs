@@ -4,6 +4,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, tempDir, ROOT } from '../helpers/cli.mjs';
 
+// Three problems: a regex that does not compile, a key no pattern captures, an unknown matcher.
+const BAD_RULES = [
+  'matchers:',
+  '  - name: broken',
+  '    patterns: ["^Failed (unclosed"]',
+  '  - name: nokey',
+  '    patterns: ["^x (?<who>\\\\S+)"]',
+  'rules:',
+  '  - name: r1',
+  '    matcher: nokey',
+  '    key: missing_group',
+  '    window_secs: 60',
+  '    threshold: 2',
+  '  - name: r2',
+  '    matcher: ghost',
+  '    window_secs: 60',
+  '    threshold: 2',
+  '',
+].join('\n');
+
 function write(dir, name, text) {
   const p = path.join(dir, name);
   fs.writeFileSync(p, text);
@@ -22,24 +42,7 @@ describe('logward validate', () => {
 
   test('lists every problem of a bad config with its path and exits 78', async () => {
     const dir = tempDir();
-    const rules = write(dir, 'bad-rules.yaml', [
-      'matchers:',
-      '  - name: broken',
-      '    patterns: ["^Failed (unclosed"]',
-      '  - name: nokey',
-      '    patterns: ["^x (?<who>\\\\S+)"]',
-      'rules:',
-      '  - name: r1',
-      '    matcher: nokey',
-      '    key: missing_group',
-      '    window_secs: 60',
-      '    threshold: 2',
-      '  - name: r2',
-      '    matcher: broken',
-      '    window_secs: 0',
-      '    threshold: 2',
-      '',
-    ].join('\n'));
+    const rules = write(dir, 'bad-rules.yaml', BAD_RULES);
     const cfg = write(dir, 'logward.yaml', [
       'rules:',
       `  files: [${rules}]`,
@@ -58,28 +61,14 @@ describe('logward validate', () => {
     const body = lines.slice(1).join('\n');
     assert.match(body, /logward\.yaml: \(top level\): unknown key "reprots"/);
     assert.match(body, /logward\.yaml: input\.max_line_bytes: /);
+    // The rule files are checked too, in the same run.
+    assert.match(body, /bad-rules\.yaml: matchers\.broken\.patterns\[0\]: invalid regular expression/);
+    assert.match(body, /bad-rules\.yaml: rules\.r2\.matcher: unknown matcher "ghost"/);
   });
 
   test('reports rule-file problems all at once, each with file and path', async () => {
     const dir = tempDir();
-    const rules = write(dir, 'bad-rules.yaml', [
-      'matchers:',
-      '  - name: broken',
-      '    patterns: ["^Failed (unclosed"]',
-      '  - name: nokey',
-      '    patterns: ["^x (?<who>\\\\S+)"]',
-      'rules:',
-      '  - name: r1',
-      '    matcher: nokey',
-      '    key: missing_group',
-      '    window_secs: 60',
-      '    threshold: 2',
-      '  - name: r2',
-      '    matcher: ghost',
-      '    window_secs: 60',
-      '    threshold: 2',
-      '',
-    ].join('\n'));
+    const rules = write(dir, 'bad-rules.yaml', BAD_RULES);
     const cfg = write(dir, 'logward.yaml', `rules:\n  files: [${rules}]\n  overrides:\n    no_such_rule: { threshold: 3 }\ninput:\n  timezone: Mars/Olympus\n`);
     const r = await runCli(['validate', '--config', cfg]);
     assert.equal(r.code, 78, r.stderr);
