@@ -7,6 +7,7 @@ import { loadDotEnv } from './config/env.js';
 import { scanCommand, SCAN_HELP } from './commands/scan.js';
 import { validateCommand, VALIDATE_HELP } from './commands/validate.js';
 import { testRulesCommand, TEST_RULES_HELP } from './commands/test-rules.js';
+import { runCommand, RUN_HELP } from './commands/run.js';
 import { AppError, EXIT } from './util/errors.js';
 import { systemClock } from './util/clock.js';
 import { version } from './util/version.js';
@@ -14,6 +15,7 @@ import { version } from './util/version.js';
 const HELP = `usage: logward <command> [options]
 
 Commands:
+  run [FILE...]         follow the configured logs and alert as attacks happen (the daemon)
   scan [FILE...]        analyse log files once and write reports (the prototype's job)
   validate              check the configuration and rule files
   test-rules LOG...     show what each rule matches on each line; check "# expect:" annotations
@@ -23,7 +25,7 @@ Commands:
 Run \`logward <command> --help\` for a command's options.
 `;
 
-const HELPS: Record<string, string> = { scan: SCAN_HELP, validate: VALIDATE_HELP, 'test-rules': TEST_RULES_HELP };
+const HELPS: Record<string, string> = { run: RUN_HELP, scan: SCAN_HELP, validate: VALIDATE_HELP, 'test-rules': TEST_RULES_HELP };
 
 async function main(argv: string[]): Promise<number> {
   const stdout = (s: string): void => void process.stdout.write(s);
@@ -46,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
   }
   loadDotEnv();
   switch (command) {
+    case 'run': return runCommand(rest, { clock: systemClock });
     case 'scan': return scanCommand(rest, { stdout, clock: systemClock });
     case 'validate': return validateCommand(rest, { stdout });
     case 'test-rules': return testRulesCommand(rest, { stdout, clock: systemClock });

@@ -13,6 +13,7 @@ import { compileRuleSet, type DetectionSpec, type MatcherSpec, type Problem, typ
 import { checkTimeZone } from '../core/time.js';
 import type { FormatName, Severity } from '../core/types.js';
 import { interpolate } from './env.js';
+import { validateCron } from '../runtime/schedule.js';
 import { configSchema, ruleFileSchema, type RawConfig, type RawRuleFile } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
@@ -35,6 +36,16 @@ export interface Config {
   };
   readonly reports: { readonly dir: string; readonly formats: readonly ('json' | 'csv')[]; readonly maxEvents: number };
   readonly scan: { readonly files: readonly string[] };
+  readonly sources: readonly { readonly path: string; readonly format: FormatName | 'auto' | null; readonly startAt: 'end' | 'beginning' }[];
+  readonly state: { readonly dir: string };
+  readonly run: {
+    readonly pollMs: number;
+    readonly checkpointMs: number;
+    readonly reportCron: string;
+    readonly digestCron: string;
+    readonly timeZone: string;
+    readonly shutdownTimeoutMs: number;
+  };
   readonly log: { readonly level: RawConfig['log']['level'] };
 }
 
@@ -87,6 +98,17 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     problems.push({ path: `${where}: input.timezone`, message: `unknown time zone "${raw.input.timezone}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
   }
 
+  let runZone = raw.run.timezone === 'local' ? timeZone : raw.run.timezone;
+  try {
+    checkTimeZone(runZone);
+  } catch {
+    problems.push({ path: `${where}: run.timezone`, message: `unknown time zone "${raw.run.timezone}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
+    runZone = 'UTC';
+  }
+  for (const [key, expr] of [['report_cron', raw.run.report_cron], ['digest_cron', raw.run.digest_cron]] as const) {
+    if (!validateCron(expr)) problems.push({ path: `${where}: run.${key}`, message: `"${expr}" is not a cron expression; use five fields such as "0 * * * *" (minute hour day month weekday)` });
+  }
+
   const { matchers, rules, files } = loadRuleFiles(opts.ruleFiles ?? raw.rules.files, problems);
   const byName = new Map(rules.map((r) => [r.name, r]));
   for (const [ruleName, ov] of Object.entries(raw.rules.overrides)) {
@@ -133,6 +155,16 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     input: { format: raw.input.format, timeZone, year: raw.input.year, maxLineBytes: raw.input.max_line_bytes },
     reports: { dir: raw.reports.dir, formats: [...new Set(raw.reports.formats)], maxEvents: raw.reports.max_events },
     scan: { files: raw.scan.files },
+    sources: raw.sources.map((src) => ({ path: src.path, format: src.format ?? null, startAt: src.start_at })),
+    state: { dir: raw.state.dir },
+    run: {
+      pollMs: raw.run.poll_secs * 1000,
+      checkpointMs: raw.run.checkpoint_secs * 1000,
+      reportCron: raw.run.report_cron,
+      digestCron: raw.run.digest_cron,
+      timeZone: runZone,
+      shutdownTimeoutMs: raw.run.shutdown_timeout_secs * 1000,
+    },
     log: { level: raw.log.level },
   });
 }

@@ -46,6 +46,22 @@ export const configSchema = z.strictObject({
   scan: z.strictObject({
     files: z.array(z.string().min(1)).default([]),
   }).default({ files: [] }),
+  sources: z.array(z.strictObject({
+    path: z.string().min(1),
+    format: z.enum(['auto', ...FORMAT_NAMES]).optional(),
+    start_at: z.enum(['end', 'beginning']).default('end'),
+  })).default([]),
+  state: z.strictObject({
+    dir: z.string().min(1).default('data'),
+  }).default({ dir: 'data' }),
+  run: z.strictObject({
+    poll_secs: z.number().positive().max(3600).default(5),
+    checkpoint_secs: z.number().positive().max(3600).default(2),
+    report_cron: z.string().min(1).default('0 * * * *'),
+    digest_cron: z.string().min(1).default('0 7 * * *'),
+    timezone: z.string().min(1).default('local'),
+    shutdown_timeout_secs: z.number().positive().max(600).default(10),
+  }).default({ poll_secs: 5, checkpoint_secs: 2, report_cron: '0 * * * *', digest_cron: '0 7 * * *', timezone: 'local', shutdown_timeout_secs: 10 }),
   log: z.strictObject({
     level: z.enum(LOG_LEVELS).default('info'),
   }).default({ level: 'info' }),

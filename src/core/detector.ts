@@ -182,6 +182,17 @@ export class DetectorSource {
     }
   }
 
+  /** Number of the next line fed (a tailer that switched files starts again at 1). */
+  get nextLine(): number {
+    return this.lineNo + this.pending.length + 1;
+  }
+
+  /** Sets the number of the next line fed. */
+  setNextLine(n: number): void {
+    this.settle();
+    this.lineNo = n - 1 - this.pending.length;
+  }
+
   /** Feeds one line (without its newline). */
   line(text: string): void {
     if (this.chain === null) {

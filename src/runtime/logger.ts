@@ -2,6 +2,7 @@
 // reach a log: known secret fields are redacted wherever they appear.
 
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -15,6 +16,8 @@ export interface LoggerOptions {
   level: string;
   /** File descriptor to write to: 1 for the daemon (stdout), 2 for one-shot commands. */
   fd?: 1 | 2;
+  /** Human-readable lines instead of JSON (a terminal). */
+  pretty?: boolean;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -28,6 +31,8 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ fd: opts.fd ?? 2, sync: true }),
+    opts.pretty === true
+      ? pretty({ destination: opts.fd ?? 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' })
+      : pino.destination({ fd: opts.fd ?? 2, sync: true }),
   );
 }

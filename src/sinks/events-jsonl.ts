@@ -80,3 +80,54 @@ export class EventsFile {
 function unwritable(target: string, err: unknown): AppError {
   return new AppError('OUTPUT_UNWRITABLE', `cannot write events file ${target} (${describeSystemError(err)}); check the path and free space`, { cause: err });
 }
+
+/**
+ * The daemon's --events file: appended per batch and fsynced before the checkpoint that
+ * covers the batch is saved. At start it is cut back to the size the last checkpoint
+ * recorded, so events of lines that will be read again are not written twice.
+ */
+export class EventsAppender {
+  private parts: string[] = [];
+  private readonly fd: number;
+  private bytes: number;
+
+  constructor(readonly target: string, checkpointBytes: number | null) {
+    try {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      this.fd = fs.openSync(target, 'a+', 0o640);
+      const size = fs.fstatSync(this.fd).size;
+      if (checkpointBytes !== null && checkpointBytes < size) {
+        fs.ftruncateSync(this.fd, checkpointBytes);
+        this.bytes = checkpointBytes;
+      } else {
+        this.bytes = size;
+      }
+    } catch (err) {
+      throw unwritable(target, err);
+    }
+  }
+
+  /** Bytes written so far (what a checkpoint records). */
+  get size(): number {
+    return this.bytes;
+  }
+
+  add(ev: DetectionEvent): void {
+    this.parts.push(eventLine(ev));
+  }
+
+  /** Writes and fsyncs what was added since the last call. */
+  sync(): void {
+    if (this.parts.length === 0) return;
+    const data = Buffer.from(`${this.parts.join('\n')}\n`, 'utf8');
+    this.parts = [];
+    fs.writeSync(this.fd, data);
+    fs.fsyncSync(this.fd);
+    this.bytes += data.length;
+  }
+
+  close(): void {
+    this.sync();
+    fs.closeSync(this.fd);
+  }
+}

@@ -79,10 +79,7 @@ export class FileTail {
   /** Reads everything available now; returns the number of lines delivered. */
   poll(): number {
     let delivered = 0;
-    if (!this.started) {
-      delivered += this.start();
-      if (!this.started) return delivered;
-    }
+    if (!this.started) return this.start();
     let st: fs.Stats | null;
     try {
       st = fs.statSync(this.path);
@@ -252,8 +249,6 @@ export class FileTail {
     const onLine = (l: string): void => {
       batch.push(l);
       f.line++;
-      f.offset = base + f.splitter.consumed;
-      if (batch.length >= BATCH_LINES) flush();
     };
     for (;;) {
       const n = fs.readSync(f.fd, this.buf, 0, READ_SIZE, pos);
@@ -262,6 +257,10 @@ export class FileTail {
       const cutBefore = f.splitter.stats.cut;
       f.splitter.push(this.buf.subarray(0, n), onLine);
       this.cutLines += f.splitter.stats.cut - cutBefore;
+      // The splitter counts consumed bytes once a read's lines are out; the position (what
+      // a checkpoint records) moves only past complete lines.
+      f.offset = base + f.splitter.consumed;
+      if (batch.length >= BATCH_LINES) flush();
     }
     if (final) {
       f.splitter.end(onLine);

@@ -1,0 +1,391 @@
+// `logward run`: the daemon. It follows the configured sources (and files named on the
+// command line) through rotation, feeds every line to the same detection core as `scan`,
+// prints alerts as they fire, appends events, writes reports on a schedule and keeps
+// checkpoints so a restart, even after kill -9, continues where reading stopped.
+// Order per batch: lines -> detector -> events fsynced -> position advanced in memory;
+// the state file is saved on a timer and at shutdown, never ahead of the events file.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type Config } from '../config/load.js';
+import { Detector, type DetectorSource } from '../core/detector.js';
+import type { CompiledRuleSet } from '../core/rules.js';
+import { isoUtc } from '../core/time.js';
+import type { DetectionEvent, FormatName, Incident } from '../core/types.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
+import { schedule, type Schedule } from '../runtime/schedule.js';
+import { StateStore, type DaemonState } from '../sources/checkpoint.js';
+import { FileTail, type TailBatch, type TailEvent } from '../sources/file-tail.js';
+import { watchDirs, type DirWatcher } from '../sources/watch.js';
+import { ReportCollector } from '../sinks/collector.js';
+import { EventsAppender } from '../sinks/events-jsonl.js';
+import { alertJson, writeReport } from '../sinks/report.js';
+import { AppError, describeSystemError } from '../util/errors.js';
+import type { Clock } from '../util/clock.js';
+import { wildcardRegex, hasWildcard } from '../util/glob.js';
+import { version } from '../util/version.js';
+import { parseArgs, type OptionSpec } from './args.js';
+import { selectRuleSet } from './select.js';
+
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'config', kind: 'string' },
+  { name: 'events', kind: 'string' },
+  { name: 'state-dir', kind: 'string' },
+  { name: 'once', kind: 'boolean' },
+];
+
+export const RUN_HELP = `usage: logward run [--config FILE] [--events FILE] [--state-dir DIR] [--once] [FILE...]
+
+Follows the configured sources (config: sources) and every FILE named here, through
+rotation and restarts, and prints alerts as they fire. Reports are written on the
+run.report_cron schedule and at shutdown. SIGTERM/SIGINT stop cleanly (drain, report,
+save); SIGHUP reloads the configuration (a new one that fails validation is refused and
+the old one keeps running).
+
+  --config FILE      configuration (default: config/logward.yaml)
+  --events FILE      append every matched event as JSON Lines to FILE
+  --state-dir DIR    where checkpoints are kept (default: state.dir, data)
+  --once             read what is there now, then stop as on SIGTERM
+`;
+
+/** Names of rotated files: never followed as sources of their own (they are drained by fingerprint). */
+const ROTATED = /(?:\.\d+|[-.]\d{8}(?:\d{2})?|\.(?:gz|xz|bz2|zst|lz4|old))$/;
+
+interface SourceSpec {
+  /** As configured, for messages. */
+  given: string;
+  kind: 'file' | 'dir' | 'pattern';
+  /** The file (kind file) or the directory to look in. */
+  path: string;
+  match: RegExp | null;
+  format: FormatName | 'auto';
+  startAt: 'end' | 'beginning';
+}
+
+interface Followed {
+  tail: FileTail;
+  src: DetectorSource;
+  spec: SourceSpec;
+}
+
+export interface RunIO {
+  clock: Clock;
+  /** Resolves when the daemon should stop (tests); signals are wired by the command itself. */
+  stop?: Promise<void>;
+}
+
+export async function runCommand(argv: readonly string[], io: RunIO): Promise<number> {
+  const { values: v, positionals } = parseArgs(argv, RUN_OPTIONS, 'run');
+  const configFile = (v.config as string | undefined) ?? null;
+  const d = new Daemon(loadConfig(configFile), configFile, positionals, {
+    eventsFile: v.events as string | undefined,
+    stateDir: v['state-dir'] as string | undefined,
+    clock: io.clock,
+  });
+  // Handlers first: a SIGTERM that arrives while the backlog is read still stops cleanly.
+  const stopped = new Promise<string>((resolve) => {
+    const on = (sig: NodeJS.Signals): void => resolve(sig);
+    process.once('SIGTERM', on);
+    process.once('SIGINT', on);
+    void io.stop?.then(() => resolve('stop'));
+  });
+  const onHup = (): void => d.reload();
+  process.on('SIGHUP', onHup);
+  d.start();
+  if (v.once === true) {
+    await d.stop('once');
+    return 0;
+  }
+  const reason = await stopped;
+  process.off('SIGHUP', onHup);
+  const timer = setTimeout(() => {
+    d.log.error({ timeoutMs: d.config.run.shutdownTimeoutMs }, 'Shutdown took too long; exiting without finishing it.');
+    process.exit(70);
+  }, d.config.run.shutdownTimeoutMs);
+  timer.unref();
+  await d.stop(reason);
+  clearTimeout(timer);
+  return 0;
+}
+
+interface DaemonOptions {
+  eventsFile: string | undefined;
+  stateDir: string | undefined;
+  clock: Clock;
+}
+
+export class Daemon {
+  readonly log: Logger;
+  config: Config;
+  private ruleset: CompiledRuleSet;
+  private detector: Detector;
+  private collector: ReportCollector;
+  private readonly followed = new Map<string, Followed>();
+  private specs: SourceSpec[] = [];
+  private readonly store: StateStore;
+  private state: DaemonState;
+  private readonly events: EventsAppender | null;
+  private watcher: DirWatcher | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private schedules: Schedule[] = [];
+  private dirty = false;
+  private stopping = false;
+  private lastFlush: number;
+  private alertsFired = 0;
+
+  constructor(config: Config, private readonly configFile: string | null, private readonly extraFiles: readonly string[], private readonly opts: DaemonOptions) {
+    this.config = config;
+    this.log = createLogger({ level: config.log.level, fd: 1, pretty: process.stdout.isTTY === true });
+    this.store = new StateStore(opts.stateDir ?? config.state.dir);
+    let loaded;
+    try {
+      loaded = this.store.load();
+    } catch (err) {
+      throw new AppError('OUTPUT_UNWRITABLE', `cannot read the state file ${this.store.file} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
+    }
+    this.state = loaded.state;
+    if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
+    this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
+    this.ruleset = selectRuleSet(config, {}, 'run');
+    this.collector = new ReportCollector(config.reports.maxEvents);
+    this.detector = this.makeDetector();
+    this.lastFlush = opts.clock.now();
+  }
+
+  start(): void {
+    this.log.info({ version: version(), rules: this.ruleset.rules.map((r) => r.spec.name), state: this.store.file }, 'logward is starting.');
+    this.specs = this.resolveSources();
+    for (const spec of this.specs) this.discover(spec);
+    for (const f of this.followed.values()) this.pollOne(f);
+    this.reportSources();
+    this.save();
+    if (this.stopping) return;
+    const dirs = this.specs.map((s) => (s.kind === 'file' ? path.dirname(s.path) : s.path)).filter((dir) => fs.existsSync(dir));
+    this.watcher = watchDirs(dirs, (file) => this.onChange(file), (err) => this.log.warn({ err: err.message }, 'A file watcher failed; the periodic re-check still reads every source.'));
+    this.timers.push(setInterval(() => this.pollAll(), this.config.run.pollMs));
+    this.timers.push(setInterval(() => this.save(), this.config.run.checkpointMs));
+    const onError = (err: unknown): void => void this.log.error({ err: describeSystemError(err) }, 'A scheduled task failed.');
+    this.schedules.push(schedule(this.config.run.reportCron, this.config.run.timeZone, () => this.flushReport('schedule'), onError));
+    this.schedules.push(schedule(this.config.run.digestCron, this.config.run.timeZone, () => {
+      this.log.info({ since: isoUtc(this.lastFlush) }, 'The daily digest is due.');
+    }, onError));
+  }
+
+  /** Drains every source, writes the report of what is pending, saves the state. */
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.schedules) s.stop();
+    await this.watcher?.close();
+    this.pollAll();
+    this.flushReport('shutdown');
+    this.save();
+    for (const f of this.followed.values()) f.tail.close();
+    this.events?.close();
+    this.log.info({ reason, alerts: this.alertsFired }, 'logward stopped; positions saved.');
+  }
+
+  /** SIGHUP: a valid new configuration replaces the old one; an invalid one is refused. */
+  reload(): void {
+    let next: Config;
+    try {
+      next = loadConfig(this.configFile);
+    } catch (err) {
+      const details = err instanceof AppError ? err.details : [];
+      this.log.error({ problems: details }, `The new configuration is invalid (${err instanceof Error ? err.message : String(err)}); the running one stays.`);
+      return;
+    }
+    this.pollAll();
+    this.config = next;
+    this.ruleset = selectRuleSet(next, {}, 'run');
+    this.detector = this.makeDetector();
+    for (const f of this.followed.values()) f.tail.close();
+    this.followed.clear();
+    this.specs = this.resolveSources();
+    for (const spec of this.specs) this.discover(spec);
+    this.pollAll();
+    this.save();
+    this.log.info({ rules: this.ruleset.rules.map((r) => r.spec.name) }, 'Configuration reloaded; files reopened.');
+  }
+
+  private makeDetector(): Detector {
+    return new Detector(this.ruleset, {
+      event: (ev: DetectionEvent) => {
+        this.collector.event(ev);
+        this.events?.add(ev);
+      },
+      opened: (i: Incident) => {
+        this.collector.opened(i);
+        this.alertsFired++;
+        this.log.warn({ alert: alertJson(i) }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${i.key}`}`);
+      },
+      closed: (i: Incident) => this.collector.closed(i),
+    });
+  }
+
+  private resolveSources(): SourceSpec[] {
+    const out: SourceSpec[] = [];
+    const add = (given: string, format: FormatName | 'auto', startAt: 'end' | 'beginning'): void => {
+      const abs = path.resolve(given);
+      if (hasWildcard(abs)) {
+        out.push({ given, kind: 'pattern', path: path.dirname(abs), match: wildcardRegex(path.basename(abs)), format, startAt });
+      } else if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) {
+        out.push({ given, kind: 'dir', path: abs, match: null, format, startAt });
+      } else {
+        out.push({ given, kind: 'file', path: abs, match: null, format, startAt });
+      }
+    };
+    for (const s of this.config.sources) add(s.path, s.format ?? this.config.input.format, s.startAt);
+    for (const f of this.extraFiles) add(f, this.config.input.format, 'beginning');
+    if (out.length === 0) throw new AppError('USAGE', 'nothing to follow: add sources to the config or name files; see `logward run --help`');
+    return out;
+  }
+
+  /** Starts following the files a source names now. */
+  private discover(spec: SourceSpec): void {
+    if (spec.kind === 'file') {
+      this.follow(spec.path, spec);
+      return;
+    }
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(spec.path);
+    } catch (err) {
+      this.log.warn({ dir: spec.path, err: describeSystemError(err) }, 'A source directory cannot be read; it is checked again later.');
+    }
+    for (const n of names.sort()) {
+      const file = path.join(spec.path, n);
+      if (this.accepts(spec, file)) this.follow(file, spec);
+    }
+  }
+
+  private accepts(spec: SourceSpec, file: string): boolean {
+    if (spec.kind === 'file') return file === spec.path;
+    if (path.dirname(file) !== spec.path) return false;
+    const base = path.basename(file);
+    if (base.startsWith('.') || ROTATED.test(base)) return false;
+    if (spec.match !== null && !spec.match.test(base)) return false;
+    try {
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  private follow(file: string, spec: SourceSpec, startAt = spec.startAt): Followed {
+    const existing = this.followed.get(file);
+    if (existing !== undefined) return existing;
+    const src = this.detector.source({ label: file, format: spec.format, time: { timeZone: this.config.input.timeZone, year: this.config.input.year, refMs: this.opts.clock.now() } });
+    const tail = new FileTail(file, {
+      maxLineBytes: this.config.input.maxLineBytes,
+      startAt,
+      saved: this.state.files[file] ?? null,
+      onBatch: (b) => this.onBatch(f, b),
+      onEvent: (e) => this.onTailEvent(e),
+    });
+    const f: Followed = { tail, src, spec };
+    this.followed.set(file, f);
+    return f;
+  }
+
+  private onBatch(f: Followed, b: TailBatch): void {
+    const src = f.src;
+    if (src.nextLine !== b.firstLine) src.setNextLine(b.firstLine);
+    for (const line of b.lines) src.line(line);
+    src.settle();
+    this.events?.sync();
+    this.dirty = true;
+  }
+
+  private onTailEvent(e: TailEvent): void {
+    switch (e.kind) {
+      case 'missing': this.log.warn({ file: e.file }, 'A source does not exist (yet); it is picked up when it appears.'); break;
+      case 'rotated': this.log.info({ file: e.file, drainedLines: e.drained }, 'A source was rotated; the old file was read to its end.'); break;
+      case 'truncated': this.log.warn({ file: e.file, offset: e.offset }, 'A source was truncated (copytruncate); reading starts again at its beginning.'); break;
+      case 'recovered': this.log.info({ file: e.file, from: e.from, lines: e.lines }, 'A source was rotated while logward was stopped; the unread end of the old file was read first.'); break;
+      case 'opened': this.log.debug({ file: e.file, from: e.from }, 'Following a source.'); break;
+    }
+  }
+
+  private onChange(file: string): void {
+    if (this.stopping) return;
+    const f = this.followed.get(file);
+    if (f !== undefined) {
+      this.pollOne(f);
+      return;
+    }
+    for (const spec of this.specs) {
+      if (spec.kind !== 'file' && this.accepts(spec, file)) {
+        // A new file in a followed directory is read from its beginning.
+        this.pollOne(this.follow(file, spec, 'beginning'));
+        return;
+      }
+    }
+  }
+
+  private pollAll(): void {
+    // New files of followed directories are found here too if a watch event was missed.
+    for (const spec of this.specs) if (spec.kind !== 'file' && !this.stopping) this.discoverNew(spec);
+    for (const f of this.followed.values()) this.pollOne(f);
+  }
+
+  private discoverNew(spec: SourceSpec): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(spec.path);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const file = path.join(spec.path, n);
+      if (!this.followed.has(file) && this.accepts(spec, file)) this.follow(file, spec, 'beginning');
+    }
+  }
+
+  private pollOne(f: Followed): void {
+    try {
+      f.tail.poll();
+    } catch (err) {
+      this.log.error({ file: f.tail.path, err: describeSystemError(err) }, 'Reading a source failed; it is tried again at the next change or re-check.');
+    }
+  }
+
+  private save(): void {
+    if (!this.dirty && fs.existsSync(this.store.file)) return;
+    const files: DaemonState['files'] = { ...this.state.files };
+    for (const [file, f] of this.followed) {
+      const pos = f.tail.position();
+      if (pos !== null) files[file] = pos;
+    }
+    this.state = { version: this.state.version, files, eventsBytes: this.events?.size ?? null };
+    try {
+      this.store.save(this.state);
+      this.dirty = false;
+    } catch (err) {
+      this.log.error({ file: this.store.file, err: describeSystemError(err) }, 'Saving the reading positions failed; the previous ones stay and are retried.');
+    }
+  }
+
+  private flushReport(why: string): void {
+    const c = this.collector;
+    this.collector = new ReportCollector(this.config.reports.maxEvents);
+    if (c.eventsTotal === 0 && c.incidents.size === 0) return;
+    for (const [file, f] of this.followed) c.sources.push({ file, stats: { ...f.src.stats }, cut: f.tail.cutLines });
+    const now = this.opts.clock.now();
+    try {
+      const base = writeReport(this.config.reports.dir, c, { version: version(), command: 'run', generatedMs: now, timeZone: this.config.input.timeZone, rules: this.ruleset.rules.map((r) => r.spec) }, this.config.reports.formats);
+      this.log.info({ report: base, why, incidents: c.incidents.size, events: c.eventsTotal, since: isoUtc(this.lastFlush) }, 'Report written.');
+    } catch (err) {
+      this.log.error({ dir: this.config.reports.dir, err: describeSystemError(err) }, 'Writing a report failed.');
+    }
+    this.lastFlush = now;
+  }
+
+  private reportSources(): void {
+    for (const spec of this.specs) {
+      const files = [...this.followed.values()].filter((f) => f.spec === spec);
+      this.log.info({ source: spec.given, kind: spec.kind, files: files.length, lines: files.reduce((a, f) => a + f.src.stats.lines, 0) }, files.length === 0 ? 'Source has no file yet.' : 'Following source.');
+    }
+  }
+}

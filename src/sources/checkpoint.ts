@@ -1,0 +1,62 @@
+// The daemon's reading positions, in one versioned JSON file replaced atomically
+// (temp file, fsync, rename): a crash or kill -9 leaves the previous complete version.
+// Positions advance only after the lines they cover were processed and their events
+// written, so a restart re-reads at most a few lines and never skips one.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { TailPosition } from './file-tail.js';
+
+export const STATE_VERSION = 1;
+
+export interface DaemonState {
+  version: number;
+  /** By source path. */
+  files: Record<string, TailPosition>;
+  /** Bytes of the --events file covered by the positions (to drop a torn tail on restart). */
+  eventsBytes: number | null;
+}
+
+export interface LoadedState {
+  state: DaemonState;
+  /** Set when a corrupt or foreign state file was moved aside. */
+  movedAside: string | null;
+}
+
+export class StateStore {
+  readonly file: string;
+
+  constructor(dir: string) {
+    this.file = path.join(dir, 'logward-state.json');
+  }
+
+  load(): LoadedState {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: empty(), movedAside: null };
+      throw err;
+    }
+    try {
+      const doc = JSON.parse(text) as DaemonState;
+      if (doc.version !== STATE_VERSION || typeof doc.files !== 'object' || doc.files === null) throw new Error('unknown version');
+      return { state: { version: STATE_VERSION, files: doc.files, eventsBytes: doc.eventsBytes ?? null }, movedAside: null };
+    } catch {
+      // Never refuse to start over a damaged state file: keep it for a post-mortem.
+      const aside = `${this.file}.corrupt-${process.pid}`;
+      fs.renameSync(this.file, aside);
+      return { state: empty(), movedAside: aside };
+    }
+  }
+
+  save(state: DaemonState): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
+    writeFileAtomic(this.file, `${JSON.stringify(state)}\n`, 0o640);
+  }
+}
+
+function empty(): DaemonState {
+  return { version: STATE_VERSION, files: {}, eventsBytes: null };
+}

@@ -1,0 +1,186 @@
+// `logward run` on real files being written, rotated, truncated and deleted, with the real
+// daemon process: every line is seen exactly once, in order, and restarts (even kill -9)
+// continue where reading stopped.
+
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { attackLine, daemonDir, events, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+import { runCli } from '../helpers/cli.mjs';
+
+const write = (dir, name, from, to) => fs.appendFileSync(path.join(dir, 'logs', name), range(from, to).map((n) => attackLine(n)).join(''));
+
+describe('logward run follows files', () => {
+  test('finishes a file renamed by logrotate before reading the new one', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 5);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 5, '5 events');
+    write(dir, 'app.log', 5, 8);
+    fs.renameSync(path.join(dir, 'logs', 'app.log'), path.join(dir, 'logs', 'app.log.1'));
+    write(dir, 'app.log.1', 8, 10); // the writer still had the old file open
+    write(dir, 'app.log', 10, 14); // then reopened the path
+    await waitFor(() => seen(dir).length >= 14, '14 events');
+    const { code } = await stopDaemon(d);
+    assert.equal(code, 0, d.output);
+    assert.deepEqual(seen(dir), range(0, 14));
+    assert.match(d.output, /A source was rotated; the old file was read to its end/);
+  });
+
+  test('starts again at the beginning after copytruncate', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 6);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 6, '6 events');
+    fs.copyFileSync(path.join(dir, 'logs', 'app.log'), path.join(dir, 'logs', 'app.log.1'));
+    fs.truncateSync(path.join(dir, 'logs', 'app.log'), 0);
+    write(dir, 'app.log', 6, 9);
+    await waitFor(() => seen(dir).length >= 9, '9 events');
+    await stopDaemon(d);
+    assert.deepEqual(seen(dir), range(0, 9));
+    assert.match(d.output, /truncated \(copytruncate\)/);
+  });
+
+  test('follows a file deleted and created again', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 3);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 3, '3 events');
+    fs.rmSync(path.join(dir, 'logs', 'app.log'));
+    await new Promise((r) => setTimeout(r, 300));
+    write(dir, 'app.log', 3, 7);
+    await waitFor(() => seen(dir).length >= 7, '7 events');
+    await stopDaemon(d);
+    assert.deepEqual(seen(dir), range(0, 7));
+  });
+
+  test('warns once about a source that does not exist yet and picks it up when it appears', async () => {
+    const dir = daemonDir();
+    const d = startDaemon(dir);
+    await waitFor(() => /does not exist \(yet\)/.test(d.output), 'the warning');
+    await new Promise((r) => setTimeout(r, 500)); // several re-checks
+    write(dir, 'app.log', 0, 4);
+    await waitFor(() => seen(dir).length >= 4, '4 events');
+    await stopDaemon(d);
+    assert.deepEqual(seen(dir), range(0, 4));
+    assert.equal(d.output.match(/does not exist \(yet\)/g).length, 1);
+  });
+
+  test('holds a partial last line until its newline arrives', async () => {
+    const dir = daemonDir();
+    const file = path.join(dir, 'logs', 'app.log');
+    const line = attackLine(0);
+    fs.writeFileSync(file, line.slice(0, 30));
+    const d = startDaemon(dir);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(seen(dir).length, 0);
+    fs.appendFileSync(file, line.slice(30));
+    await waitFor(() => seen(dir).length === 1, 'the completed line');
+    await stopDaemon(d);
+    assert.deepEqual(seen(dir), [0]);
+  });
+
+  test('reads only new files of a followed directory, never rotated or compressed ones', async () => {
+    const dir = daemonDir({ sources: [] });
+    fs.appendFileSync(path.join(dir, 'logward.yaml'), '');
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('sources:\n', `sources:\n  - { path: "${path.join(dir, 'logs', '*.log')}", start_at: beginning }\n`));
+    write(dir, 'a.log', 0, 2);
+    write(dir, 'a.log.1', 100, 103);
+    fs.writeFileSync(path.join(dir, 'logs', 'b.log.2.gz'), 'not text');
+    const d = startDaemon(dir, []);
+    await waitFor(() => seen(dir).length === 2, '2 events');
+    write(dir, 'c.log', 2, 5); // appears while running
+    await waitFor(() => seen(dir).length >= 5, '5 events');
+    await stopDaemon(d);
+    assert.deepEqual(seen(dir).sort((x, y) => x - y), range(0, 5));
+  });
+});
+
+describe('logward run restarts', () => {
+  test('continues after SIGTERM where it stopped, without reading a line twice', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 5);
+    let d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 5, '5 events');
+    assert.equal((await stopDaemon(d)).code, 0);
+    write(dir, 'app.log', 5, 9);
+    d = startDaemon(dir);
+    await waitFor(() => seen(dir).length >= 9, '9 events');
+    await stopDaemon(d);
+    assert.deepEqual(seen(dir), range(0, 9));
+  });
+
+  test('loses no line and writes no event twice across kill -9', async () => {
+    const dir = daemonDir();
+    const file = path.join(dir, 'logs', 'app.log');
+    let next = 0;
+    const d1 = startDaemon(dir);
+    // Appends while the daemon reads, then a kill -9 in the middle of it.
+    for (let i = 0; i < 20; i++) {
+      write(dir, 'app.log', next, next + 25);
+      next += 25;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    d1.kill('SIGKILL');
+    await d1.exited;
+    write(dir, 'app.log', next, next + 50);
+    next += 50;
+    const d2 = startDaemon(dir);
+    await waitFor(() => seen(dir).length >= next, `${next} events`);
+    await new Promise((r) => setTimeout(r, 300));
+    await stopDaemon(d2);
+    assert.deepEqual(seen(dir), range(0, next));
+    assert.ok(fs.statSync(file).size > 0);
+  });
+
+  test('reads the unread end of a file rotated while it was stopped, before the new file', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 4);
+    let d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 4, '4 events');
+    await stopDaemon(d);
+    write(dir, 'app.log', 4, 7); // written while logward was stopped...
+    fs.renameSync(path.join(dir, 'logs', 'app.log'), path.join(dir, 'logs', 'app.log.1')); // ...then rotated
+    write(dir, 'app.log', 7, 10);
+    d = startDaemon(dir);
+    await waitFor(() => seen(dir).length >= 10, '10 events');
+    await stopDaemon(d);
+    assert.deepEqual(seen(dir), range(0, 10));
+    assert.match(d.output, /rotated while logward was stopped/);
+  });
+});
+
+describe('scan equals run', () => {
+  test('tailing a log written line by line, with rotations, gives the events and alerts of scanning it', async () => {
+    const dir = daemonDir();
+    const lines = [];
+    for (let n = 0; n < 60; n++) lines.push(attackLine(n, (n * 7) % 60));
+    const file = path.join(dir, 'logs', 'app.log');
+    fs.appendFileSync(file, lines[0]);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 1, 'the daemon reading');
+    for (let n = 1; n < lines.length; n++) {
+      if (n === 20 || n === 41) fs.renameSync(file, `${file}.${n}`); // rotate twice
+      fs.appendFileSync(file, lines[n]);
+      if (n % 7 === 0) await new Promise((r) => setTimeout(r, 30));
+    }
+    await waitFor(() => seen(dir).length >= lines.length, `${lines.length} events`);
+    await stopDaemon(d);
+    const whole = path.join(dir, 'whole.log');
+    fs.writeFileSync(whole, lines.join(''));
+    const scanEvents = path.join(dir, 'scan.jsonl');
+    const r = await runCli(['scan', whole, '--config', path.join(dir, 'logward.yaml'), '--events', scanEvents, '--out', path.join(dir, 'scan-reports'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const fromScan = fs.readFileSync(scanEvents, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const strip = (e) => ({ rule: e.rule, time: e.time, ip: e.ip, user: e.user, host: e.host, program: e.program });
+    assert.deepEqual(events(dir).map(strip), fromScan.map(strip));
+    // Alerts: the run's report (written at shutdown) against the scan's.
+    const runReports = fs.readdirSync(path.join(dir, 'reports')).filter((f) => f.endsWith('.json'));
+    const runAlerts = runReports.flatMap((f) => JSON.parse(fs.readFileSync(path.join(dir, 'reports', f), 'utf8')).alerts);
+    const key = (a) => `${a.rule} ${a.first} ${a.key}`;
+    assert.deepEqual(runAlerts.map(key).sort(), JSON.parse(r.stdout).alerts.map(key).sort());
+    assert.ok(runAlerts.length > 0);
+  });
+});
