@@ -161,7 +161,14 @@ export class Daemon {
     this.save();
     if (this.stopping) return;
     const dirs = this.specs.map((s) => (s.kind === 'file' ? path.dirname(s.path) : s.path)).filter((dir) => fs.existsSync(dir));
-    this.watcher = watchDirs(dirs, (file) => this.onChange(file), (err) => this.log.warn({ err: err.message }, 'A file watcher failed; the periodic re-check still reads every source.'));
+    this.watcher = watchDirs(
+      dirs,
+      (file) => this.onChange(file),
+      (err) => this.log.warn({ err: err.message }, 'A file watcher failed; the periodic re-check still reads every source.'),
+      () => {
+        if (!this.stopping) this.pollAll();
+      },
+    );
     this.timers.push(setInterval(() => this.pollAll(), this.config.run.pollMs));
     this.timers.push(setInterval(() => this.save(), this.config.run.checkpointMs));
     const onError = (err: unknown): void => void this.log.error({ err: describeSystemError(err) }, 'A scheduled task failed.');

@@ -11,9 +11,10 @@ export interface DirWatcher {
 
 /**
  * Calls onChange(file) for every add/change/unlink of a file directly in one of dirs
- * (not in subdirectories), and onError for watcher errors (logged, never fatal).
+ * (not in subdirectories), onError for watcher errors (logged, never fatal), and onReady
+ * once the watches are in place.
  */
-export function watchDirs(dirs: readonly string[], onChange: (file: string) => void, onError: (err: Error) => void): DirWatcher {
+export function watchDirs(dirs: readonly string[], onChange: (file: string) => void, onError: (err: Error) => void, onReady: () => void = () => {}): DirWatcher {
   const unique = [...new Set(dirs.map((d) => path.resolve(d)))];
   const w: FSWatcher = watch(unique, {
     ignoreInitial: true,
@@ -25,5 +26,7 @@ export function watchDirs(dirs: readonly string[], onChange: (file: string) => v
   });
   const fire = (p: string): void => onChange(path.resolve(p));
   w.on('add', fire).on('change', fire).on('unlink', fire).on('error', (e) => onError(e instanceof Error ? e : new Error(String(e))));
+  // Until the watches are set up, changes go unreported: the caller re-reads once here.
+  w.on('ready', onReady);
   return { close: () => w.close() };
 }

@@ -184,3 +184,52 @@ describe('scan equals run', () => {
     assert.ok(runAlerts.length > 0);
   });
 });
+
+describe('logward run signals and watching', () => {
+  test('notices appended lines through the file watcher, not only the slow re-check', async () => {
+    const dir = daemonDir();
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('poll_secs: 0.2', 'poll_secs: 600'));
+    write(dir, 'app.log', 0, 1);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 1, 'the first event');
+    await new Promise((r) => setTimeout(r, 500)); // the watches are in place
+    write(dir, 'app.log', 1, 3);
+    // The re-check is 10 minutes away: only the watcher can deliver these.
+    await waitFor(() => seen(dir).length === 3, 'the appended lines', 5000);
+    await stopDaemon(d);
+  });
+
+  test('on SIGHUP keeps running on the old config when the new one is invalid, and applies a valid one', async () => {
+    const dir = daemonDir();
+    const cfg = path.join(dir, 'logward.yaml');
+    const good = fs.readFileSync(cfg, 'utf8');
+    write(dir, 'app.log', 0, 2);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 2, '2 events');
+    fs.writeFileSync(cfg, `${good}bogus_key: 1\n`);
+    d.kill('SIGHUP');
+    await waitFor(() => /The new configuration is invalid/.test(d.output), 'the refusal');
+    assert.match(d.output, /unknown key \\"bogus_key\\"/);
+    write(dir, 'app.log', 2, 4);
+    await waitFor(() => seen(dir).length === 4, '4 events on the old config');
+    fs.writeFileSync(cfg, good.replace('enabled: [failed_logins]', 'enabled: [failed_logins, ssh_bruteforce]'));
+    d.kill('SIGHUP');
+    await waitFor(() => /Configuration reloaded/.test(d.output), 'the reload');
+    write(dir, 'app.log', 4, 5);
+    await waitFor(() => events(dir).length === 6, 'one line, two rules');
+    const { code } = await stopDaemon(d);
+    assert.equal(code, 0);
+    assert.deepEqual(events(dir).slice(4).map((e) => e.rule).sort(), ['failed_logins', 'ssh_bruteforce']);
+    assert.deepEqual(seen(dir).slice(0, 5), range(0, 5));
+  });
+
+  test('exits 78 without starting on an invalid config', async () => {
+    const dir = daemonDir();
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, `${fs.readFileSync(cfg, 'utf8')}run_typo: 1\n`);
+    const r = await runCli(['run', '--config', cfg, '--once']);
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /unknown key "run_typo"/);
+  });
+});
