@@ -98,7 +98,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     problems.push({ path: `${where}: input.timezone`, message: `unknown time zone "${raw.input.timezone}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
   }
 
-  let runZone = raw.run.timezone === 'local' ? timeZone : raw.run.timezone;
+  let runZone = raw.run.timezone === 'local' ? Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' : raw.run.timezone;
   try {
     checkTimeZone(runZone);
   } catch {

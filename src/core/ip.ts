@@ -9,7 +9,8 @@ const IPV6_CHARS = /^[0-9a-f:.]+$/;
 export function isIPv4(s: string): boolean {
   const m = IPV4.exec(s);
   if (m === null) return false;
-  for (let i = 1; i <= 4; i++) if (Number(m[i]) > 255) return false;
+  // As node:net: no octet above 255, no leading zero (030 reads as octal in some tools).
+  for (let i = 1; i <= 4; i++) if (Number(m[i]) > 255 || (m[i]!.length > 1 && m[i]!.startsWith('0'))) return false;
   return true;
 }
 
@@ -17,6 +18,8 @@ export function isIPv6(s: string): boolean {
   if (s.length < 2 || s.length > 45 || !s.includes(':') || !IPV6_CHARS.test(s)) return false;
   const dbl = s.indexOf('::');
   if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return false;
+  // A lone colon may only stand at either end as part of "::".
+  if ((s.startsWith(':') && !s.startsWith('::')) || (s.endsWith(':') && !s.endsWith('::'))) return false;
   const parts = s.split(':');
   let groups = 0;
   for (let i = 0; i < parts.length; i++) {

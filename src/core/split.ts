@@ -81,14 +81,12 @@ export class LineSplitter {
     for (;;) {
       const e = text.indexOf('\n', p);
       if (e === -1) break;
-      let line = text.slice(p, e);
+      // A CR before the newline belongs to the line ending (CRLF logs such as traefik's).
+      let line = text.charCodeAt(e - 1) === 13 && e > p ? text.slice(p, e - 1) : text.slice(p, e);
       p = e + 1;
       if (line.length > suspect && Buffer.byteLength(line) > max) {
         line = cutToBytes(line, max);
         st.cut++;
-      } else if (line.charCodeAt(line.length - 1) === 13) {
-        // A CR before the newline belongs to the line ending (CRLF logs such as traefik's).
-        line = line.slice(0, -1);
       }
       st.lines++;
       onLine(line);
@@ -98,7 +96,8 @@ export class LineSplitter {
   private hold(chunk: Buffer, start: number, end: number): void {
     this.pendingBytes += end - start;
     if (this.overflowing) return;
-    const room = this.maxLineBytes - this.carryBytes;
+    // One byte more than the bound: it may be the CR of a CRLF ending, not content.
+    const room = this.maxLineBytes + 1 - this.carryBytes;
     const take = Math.min(room, end - start);
     if (take > 0) {
       // Copy: the caller may reuse its read buffer.
@@ -109,23 +108,33 @@ export class LineSplitter {
   }
 
   private emitCarry(onLine: LineHandler): void {
-    const buf = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryBytes);
-    const cut = this.overflowing;
+    let buf = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryBytes);
+    let cut = this.overflowing;
+    if (!cut && buf.length > 0 && buf[buf.length - 1] === 13) buf = buf.subarray(0, buf.length - 1);
+    if (buf.length > this.maxLineBytes) cut = true;
+    // The bytes kept stop at the bound, maybe inside a character: end before it.
+    if (cut) buf = buf.subarray(0, wholeCharsEnd(buf.subarray(0, this.maxLineBytes)));
     this.carry = [];
     this.carryBytes = 0;
     this.overflowing = false;
     this.consumedBytes += this.pendingBytes;
     this.pendingBytes = 0;
-    let line = buf.toString('utf8');
-    if (cut) {
-      this.stats.cut++;
-      line = cutToBytes(line, this.maxLineBytes);
-    } else if (line.charCodeAt(line.length - 1) === 13) {
-      line = line.slice(0, -1);
-    }
+    const line = buf.toString('utf8');
+    if (cut) this.stats.cut++;
     this.stats.lines++;
     onLine(line);
   }
+}
+
+/** Length of the longest prefix of buf that ends on a whole UTF-8 character. */
+function wholeCharsEnd(buf: Buffer): number {
+  const n = buf.length;
+  let lead = n - 1;
+  while (lead >= 0 && lead > n - 4 && (buf[lead]! & 0xc0) === 0x80) lead--;
+  if (lead < 0) return n;
+  const b = buf[lead]!;
+  const len = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+  return lead + len > n ? lead : n;
 }
 
 /** The longest prefix of s whose UTF-8 encoding fits in max bytes (never half a character). */

@@ -74,15 +74,23 @@ export function offsetAt(utcMs: number, tz: string): number {
 }
 
 /**
- * Converts a wall-clock time in a zone to UTC. In a DST gap the later offset is used;
- * in a repeated hour the earlier (summer) reading wins, as most syslog readers do.
+ * Converts a wall-clock time in a zone to UTC. In a repeated hour (autumn) the earlier,
+ * summer-time reading wins, as most syslog readers do; a time inside a DST gap (spring)
+ * is read with the offset after the gap.
  */
 export function zonedToUtc(wallMs: number, tz: string): number {
   if (tz === 'UTC' || tz === 'Etc/UTC' || Number.isNaN(wallMs)) return wallMs;
-  const off1 = offsetAt(wallMs - offsetAt(wallMs, tz), tz);
-  const guess = wallMs - off1;
-  const off2 = offsetAt(guess, tz);
-  return off1 === off2 ? guess : wallMs - Math.max(off1, off2);
+  const before = offsetAt(wallMs - DAY, tz);
+  const after = offsetAt(wallMs + DAY, tz);
+  const t1 = wallMs - before;
+  if (before === after) return t1;
+  const t2 = wallMs - after;
+  const ok1 = offsetAt(t1, tz) === before;
+  const ok2 = offsetAt(t2, tz) === after;
+  if (ok1 && ok2) return Math.min(t1, t2);
+  if (ok1) return t1;
+  if (ok2) return t2;
+  return t2;
 }
 
 /** "+01:00" / "Z" / "+0100" / "-05" -> offset ms; NaN when malformed. */
@@ -94,13 +102,18 @@ export function parseOffset(s: string): number {
   return m[1] === '-' ? -v : v;
 }
 
-/** Year inference for stamps without one: the year that puts the stamp at or before ref (+1 day of slack). */
+/**
+ * Year inference for stamps without one: the latest year that puts the stamp at or before
+ * ref (+1 day of slack) and in which the date exists (Feb 29 goes back to a leap year).
+ */
 export function inferYear(mo: number, d: number, h: number, mi: number, s: number, ctxYearRef: number, refMs: number, tz: string): number {
-  const y = ctxYearRef;
-  const t = zonedToUtc(civilToMs(y, mo, d, h, mi, s), tz);
   // One day of slack absorbs clock skew and a mis-set zone; a file spanning New Year has
   // December lines far "after" a January mtime, which puts them in the previous year.
-  return t > refMs + DAY ? y - 1 : y;
+  for (let y = ctxYearRef; y > ctxYearRef - 8; y--) {
+    const t = zonedToUtc(civilToMs(y, mo, d, h, mi, s), tz);
+    if (!Number.isNaN(t) && t <= refMs + DAY) return y;
+  }
+  return ctxYearRef;
 }
 
 let isoSec = NaN;

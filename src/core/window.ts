@@ -98,7 +98,9 @@ export class RuleWindow {
 
     const inc = st.incident;
     if (inc !== null) {
-      if (t >= inc.first - this.cooldownMs && t <= inc.last + this.cooldownMs) {
+      // A late event still inside the burst's window belongs to it, even with a short
+      // cooldown: closing the incident for it would open a second, overlapping one.
+      if (t >= inc.first - this.horizonMs && t <= inc.last + this.cooldownMs) {
         this.absorb(inc, ev);
         if (t > st.maxT) st.maxT = t;
         return;

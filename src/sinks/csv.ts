@@ -22,5 +22,6 @@ export function toCsv(columns: readonly string[], rows: readonly Record<string, 
     for (const c of columns) o[c] = neutralizeCell(r[c]);
     return o;
   });
-  return stringifier.getHeaderString() + stringifier.stringifyRecords(safe);
+  // csv-writer renders no records as an empty line; a header-only file has none.
+  return stringifier.getHeaderString()! + (safe.length === 0 ? '' : stringifier.stringifyRecords(safe));
 }

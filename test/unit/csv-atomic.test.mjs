@@ -96,7 +96,8 @@ describe('toCsv', () => {
     const parsed = parseCsv(toCsv(COLS, rows));
     assert.equal(parsed.length, rows.length + 1);
     assert.deepEqual(parsed[0], COLS);
-    for (let i = 0; i < rows.length; i++) assert.deepEqual(parsed[i + 1], [`r${i}`, hostile[i], String(i)], JSON.stringify(hostile[i]));
+    for (let i = 0; i < rows.length; i++) assert.deepEqual(parsed[i + 1], [`r${i}`, neutralizeCell(hostile[i]), String(i)], JSON.stringify(hostile[i]));
+    assert.equal(parsed[9][1], "'\r", 'a cell that is only a CR is neutralised and still one cell');
   });
 
   test('neutralises formula cells in the output and keeps columns in the given order', () => {
@@ -109,8 +110,10 @@ describe('toCsv', () => {
     assert.deepEqual(parsed.slice(1), [['only', '', ''], ['', '', '0']]);
   });
 
-  test('gives only the header for no rows', () => {
-    assert.deepEqual(parseCsv(toCsv(COLS, [])), [COLS]);
+  test('gives only the header for no rows, without an empty record after it', () => {
+    const out = toCsv(COLS, []);
+    assert.deepEqual(parseCsv(out), [COLS]);
+    assert.equal(out, '"id","text","n"\n');
   });
 });
 

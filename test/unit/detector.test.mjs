@@ -307,3 +307,78 @@ describe('compileRuleSet problems', () => {
     assert.deepEqual(ruleset.matchers.map((m) => m.name), ['used']);
   });
 });
+
+/** Small deterministic PRNG (mulberry32). */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('the syslog fast path', () => {
+  test('gives the same events as parsing every line and running the match engine on it', async () => {
+    const { MatchEngine, MatchState } = await import('../../dist/core/matcher.js');
+    const { PARSERS, ParseContext } = await import('../../dist/core/parse/index.js');
+    const matchers = [
+      matcher('conn', [
+        pattern('^Connection from (?<ip>\\S+)', { emit: false, set: ['conn'] }),
+        pattern('^Failed password for (?<user>\\S+)', { requires: ['conn'] }),
+        pattern('^Invalid user (?<user>\\S+)', { minUsers: 2 }),
+        pattern('^Disconnected', { emit: false, clear: true }),
+      ], { programs: ['sshd'], context: { ttlMs: 60_000, maxEntries: 6 } }),
+      matcher('ci', [pattern('^failed password for (?<user>\\S+)')], { caseInsensitive: true, prefilter: ['assword'], ignore: ['for root'] }),
+      matcher('anywhere', [pattern('from (?<ip>192\\.0\\.2\\.\\d+)')], { excludePrograms: ['cron'] }),
+    ];
+    const rules = [rule('a', ['conn'], { threshold: 1000 }), rule('b', ['ci'], { key: 'user', threshold: 1000 }), rule('c', ['anywhere'], { threshold: 1000 })];
+    const rs = compile(matchers, rules);
+    const seeds = (process.env.LOGWARD_FUZZ_SEEDS ?? '99,7,2025').split(',').map(Number);
+    for (const seed of seeds) {
+      const rnd = prng(seed);
+      const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+      const users = ['root', 'bob', 'alice', 'eve'];
+      const msgs = [
+        () => `Connection from 192.0.2.${Math.floor(rnd() * 5)} port 22`,
+        () => `Failed password for ${pick(users)} from 192.0.2.${Math.floor(rnd() * 5)}`,
+        () => `FAILED PASSWORD for ${pick(users)}`,
+        () => `Invalid user ${pick(users)}`,
+        () => 'Disconnected',
+        () => `Accepted password for ${pick(users)}`,
+        () => `[ID 800047 auth.info] Failed password for ${pick(users)}`,
+        () => 'session opened',
+        () => '',
+      ];
+      const lines = [];
+      let t = Date.parse('2025-10-14T12:00:00Z');
+      for (let i = 0; i < 3000; i++) {
+        t += Math.floor(rnd() * rnd() * 40_000);
+        const d = new Date(t);
+        const p2 = (n) => String(n).padStart(2, '0');
+        const stamp = `Oct ${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+        const prog = pick(['sshd', 'sshd', 'sshd', 'cron', 'su']);
+        const host = pick(['h1 ', 'h2 ', '']);
+        const tag = rnd() < 0.8 ? `${prog}[${1 + Math.floor(rnd() * 4)}]:` : `${prog}:`;
+        lines.push(rnd() < 0.03 ? 'garbage line' : `${stamp} ${host}${tag} ${pick(msgs)()}`.trimEnd());
+      }
+      const { events } = run(rs, lines, { format: 'syslog' });
+
+      const engine = new MatchEngine(rs);
+      const state = new MatchState();
+      const ctx = new ParseContext(TIME);
+      const want = [];
+      lines.forEach((line, i) => {
+        const rec = PARSERS.syslog(line, ctx);
+        if (rec === null) return;
+        engine.match(rec, state, (hit) => {
+          for (const r of hit.matcher.rules) want.push([i + 1, r.spec.name, hit.ip, hit.user]);
+        });
+      });
+      assert.ok(want.length > 100, `enough events to compare (${want.length})`);
+      assert.deepEqual(events.map((e) => [e.line, e.rule, e.ip, e.user]), want, `seed ${seed}`);
+    }
+  });
+});

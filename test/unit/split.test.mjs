@@ -196,6 +196,15 @@ describe('LineSplitter max_line_bytes', () => {
     assert.equal(s.stats.cut, 0);
   });
 
+  test('does not count a CRLF line whose content is exactly the bound as cut', () => {
+    // The CR belongs to the line ending, not to the line.
+    for (const size of [1, 4, 100]) {
+      const { lines, s } = feed(Buffer.from('abcd\r\nefgh\r\n'), size, 4);
+      assert.deepEqual(lines, ['abcd', 'efgh'], `chunk size ${size}`);
+      assert.equal(s.stats.cut, 0, `chunk size ${size}`);
+    }
+  });
+
   test('cuts a line spanning many chunks and resumes with the next line intact', () => {
     const long = 'L'.repeat(5000);
     const text = `first\n${long}\nafter\n`;

@@ -144,6 +144,19 @@ describe('out of order and clock steps', () => {
     assert.deepEqual([closed[0].first, closed[0].last, closed[0].count], [150, 210, 3]);
   });
 
+  test('a late event within the window does not split a burst into overlapping incidents when cooldown is shorter than window', () => {
+    const { opened, closed, w, hit } = setup({ windowMs: 100, threshold: 2, cooldownMs: 10 });
+    hit('a', 80);
+    hit('a', 100); // incident [80, 100]
+    hit('a', 50); // late, but within the window of the newest hit: not a clock step
+    hit('a', 101);
+    assert.equal(w.stats.clockSteps, 0);
+    assert.equal(opened.length, 1, `one incident, got ${JSON.stringify(opened.map((i) => [i.first, i.last]))}`);
+    w.flush();
+    assert.equal(closed.length, 1);
+    assert.equal(closed[0].count, 4);
+  });
+
   test('restarts a key on a clock step back beyond the window and counts it', () => {
     const { opened, w, hit } = setup({ windowMs: 100, threshold: 3 });
     hit('a', 10_000);
