@@ -40,7 +40,6 @@ interface KeyState {
 }
 
 export interface WindowStats {
-  keys: number;
   evictedKeys: number;
   clockSteps: number;
   incidents: number;
@@ -62,7 +61,7 @@ export class RuleWindow {
   private readonly cooldownMs: number;
   private readonly threshold: number;
   private readonly horizonMs: number;
-  readonly stats: WindowStats = { keys: 0, evictedKeys: 0, clockSteps: 0, incidents: 0 };
+  readonly stats: WindowStats = { evictedKeys: 0, clockSteps: 0, incidents: 0 };
 
   constructor(
     private readonly rule: CompiledRule,

@@ -2,6 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRuleSet } from '../../dist/core/rules.js';
 import { Detector } from '../../dist/core/detector.js';
+import { prng } from '../helpers/prng.mjs';
 
 const LIMITS = { maxKeysPerRule: 1000, maxSamplesPerIncident: 10, maxValuesPerIncident: 10, maxSampleChars: 500 };
 const TIME = { timeZone: 'UTC', year: 2025, refMs: 0 };
@@ -308,17 +309,6 @@ describe('compileRuleSet problems', () => {
   });
 });
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('the syslog fast path', () => {
   test('gives the same events as parsing every line and running the match engine on it', async () => {

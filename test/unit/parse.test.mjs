@@ -2,23 +2,13 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { PARSERS, FormatChain, detectFormat, ParseContext, DETECT_LINES } from '../../dist/core/parse/index.js';
 import { FORMAT_NAMES } from '../../dist/core/types.js';
+import { prng } from '../helpers/prng.mjs';
 
 const REF = Date.parse('2025-12-31T00:00:00Z');
 const ctxIn = (timeZone = 'UTC', year = 2025) => new ParseContext({ timeZone, year, refMs: REF });
 const utc = (s) => Date.parse(s);
 const parse = (format, line, ctx = ctxIn()) => PARSERS[format](line, ctx);
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('RFC 3164 syslog', () => {
   test('reads host, program, pid, message and the time in the source zone', () => {

@@ -4,22 +4,12 @@ import {
   daysFromCivil, daysInMonth, civilToMs, zonedToUtc, offsetAt, parseOffset, inferYear, isoUtc, wallTime, yearOf, checkTimeZone,
 } from '../../dist/core/time.js';
 import { PARSERS, ParseContext } from '../../dist/core/parse/index.js';
+import { prng } from '../helpers/prng.mjs';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const utc = (s) => Date.parse(s);
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('calendar arithmetic', () => {
   test('daysFromCivil agrees with Date.UTC for every day from 1899 to 2101', () => {

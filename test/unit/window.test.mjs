@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { RuleWindow, incidentId } from '../../dist/core/window.js';
+import { prng } from '../helpers/prng.mjs';
 
 const BIG = { maxKeysPerRule: 100_000, maxSamplesPerIncident: 1000, maxValuesPerIncident: 1000, maxSampleChars: 10_000 };
 
@@ -317,17 +318,6 @@ describe('incident ids', () => {
   });
 });
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The naive reference for in-order input: per key, the hits not yet in an incident; an
