@@ -204,6 +204,9 @@ export class Daemon {
       return;
     }
     this.pollAll();
+    // The new tails start from the positions of the old ones: record them first.
+    this.dirty = true;
+    this.save();
     this.config = next;
     this.ruleset = selectRuleSet(next, {}, 'run');
     this.detector = this.makeDetector();

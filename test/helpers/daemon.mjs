@@ -46,6 +46,13 @@ export function lineOfIp(ip) {
   return a * 256 + b;
 }
 
+const running = new Set();
+
+/** Kills every daemon still running: a failed test must not leave one to hold the runner. */
+export function killAll() {
+  for (const c of running) c.kill('SIGKILL');
+}
+
 export function startDaemon(dir, args = []) {
   const child = spawn(process.execPath, [CLI, 'run', '--config', path.join(dir, 'logward.yaml'), '--events', path.join(dir, 'events.jsonl'), ...args], {
     env: { ...process.env, LOGWARD_LOG_LEVEL: 'info' },
@@ -54,7 +61,11 @@ export function startDaemon(dir, args = []) {
   child.output = '';
   child.stdout.on('data', (d) => { child.output += d; });
   child.stderr.on('data', (d) => { child.output += d; });
-  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  running.add(child);
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+    running.delete(child);
+    resolve({ code, signal });
+  }));
   return child;
 }
 

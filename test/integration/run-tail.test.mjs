@@ -2,11 +2,13 @@
 // daemon process: every line is seen exactly once, in order, and restarts (even kill -9)
 // continue where reading stopped.
 
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { attackLine, daemonDir, events, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+import { attackLine, daemonDir, events, killAll, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+
+after(killAll);
 import { runCli } from '../helpers/cli.mjs';
 
 const write = (dir, name, from, to) => fs.appendFileSync(path.join(dir, 'logs', name), range(from, to).map((n) => attackLine(n)).join(''));
