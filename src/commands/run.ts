@@ -16,6 +16,8 @@ import { createLogger, type Logger } from '../runtime/logger.js';
 import { schedule, type Schedule } from '../runtime/schedule.js';
 import { StateStore, type DaemonState } from '../sources/checkpoint.js';
 import { FileTail, type TailBatch, type TailEvent } from '../sources/file-tail.js';
+import { JournalTail, journalKey, type JournalBatch, type JournalEvent, type JournalFilter } from '../sources/journal-tail.js';
+import { IncidentJournal } from '../sinks/incident-journal.js';
 import { watchDirs, type DirWatcher } from '../sources/watch.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
@@ -68,6 +70,14 @@ interface Followed {
   spec: SourceSpec;
 }
 
+interface FollowedJournal {
+  key: string;
+  tail: JournalTail;
+  src: DetectorSource;
+  filter: JournalFilter;
+  startAt: 'end' | 'beginning';
+}
+
 export interface RunIO {
   clock: Clock;
   /** Resolves when the daemon should stop (tests); signals are wired by the command itself. */
@@ -79,6 +89,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   const configFile = (v.config as string | undefined) ?? null;
   const d = new Daemon(loadConfig(configFile), configFile, positionals, {
     eventsFile: v.events as string | undefined,
+    once: v.once === true,
     stateDir: v['state-dir'] as string | undefined,
     clock: io.clock,
   });
@@ -93,6 +104,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   process.on('SIGHUP', onHup);
   d.start();
   if (v.once === true) {
+    await d.journalsFinished();
     await d.stop('once');
     return 0;
   }
@@ -110,6 +122,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
 
 interface DaemonOptions {
   eventsFile: string | undefined;
+  once?: boolean;
   stateDir: string | undefined;
   clock: Clock;
 }
@@ -121,6 +134,9 @@ export class Daemon {
   private detector: Detector;
   private collector: ReportCollector;
   private readonly followed = new Map<string, Followed>();
+  private readonly journals = new Map<string, FollowedJournal>();
+  private readonly incidents: IncidentJournal;
+  private readonly once: boolean;
   private specs: SourceSpec[] = [];
   private readonly store: StateStore;
   private state: DaemonState;
@@ -145,10 +161,18 @@ export class Daemon {
     }
     this.state = loaded.state;
     if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
+    this.once = opts.once === true;
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
+    try {
+      this.incidents = new IncidentJournal(path.dirname(this.store.file));
+    } catch (err) {
+      throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${path.dirname(this.store.file)} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
+    }
+    if (this.incidents.damaged > 0) this.log.warn({ file: this.incidents.file, lines: this.incidents.damaged }, 'The incident journal had damaged lines (a write cut by a crash); they were dropped.');
     this.ruleset = selectRuleSet(config, {}, 'run');
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.detector = this.makeDetector();
+    if (this.state.windows !== null) this.detector.importState(this.state.windows);
     this.lastFlush = opts.clock.now();
   }
 
@@ -157,6 +181,7 @@ export class Daemon {
     this.specs = this.resolveSources();
     for (const spec of this.specs) this.discover(spec);
     for (const f of this.followed.values()) this.pollOne(f);
+    this.startJournals();
     this.reportSources();
     this.save();
     if (this.stopping) return;
@@ -185,11 +210,13 @@ export class Daemon {
     for (const t of this.timers) clearInterval(t);
     for (const s of this.schedules) s.stop();
     await this.watcher?.close();
+    for (const j of this.journals.values()) await j.tail.stop();
     this.pollAll();
     this.flushReport('shutdown');
     this.save();
     for (const f of this.followed.values()) f.tail.close();
     this.events?.close();
+    this.incidents.close();
     this.log.info({ reason, alerts: this.alertsFired }, 'logward stopped; positions saved.');
   }
 
@@ -207,14 +234,20 @@ export class Daemon {
     // The new tails start from the positions of the old ones: record them first.
     this.dirty = true;
     this.save();
+    const windows = this.detector.exportState();
     this.config = next;
     this.ruleset = selectRuleSet(next, {}, 'run');
     this.detector = this.makeDetector();
+    // Open windows carry over to the rules that still exist: a reload loses no attack.
+    this.detector.importState(windows);
     for (const f of this.followed.values()) f.tail.close();
     this.followed.clear();
+    for (const j of this.journals.values()) void j.tail.stop();
+    this.journals.clear();
     this.specs = this.resolveSources();
     for (const spec of this.specs) this.discover(spec);
     this.pollAll();
+    this.startJournals();
     this.save();
     this.log.info({ rules: this.ruleset.rules.map((r) => r.spec.name) }, 'Configuration reloaded; files reopened.');
   }
@@ -227,11 +260,77 @@ export class Daemon {
       },
       opened: (i: Incident) => {
         this.collector.opened(i);
+        if (this.incidents.hasOpened(i.id)) {
+          // Re-read after a crash: this incident was journaled (and alerted) before.
+          this.log.debug({ id: i.id, rule: i.rule }, 'Incident already alerted before a restart; not alerted again.');
+          return;
+        }
+        const alert = alertJson(i);
+        this.journal('opened', i.id, alert);
         this.alertsFired++;
-        this.log.warn({ alert: alertJson(i) }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${i.key}`}`);
+        this.log.warn({ alert }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${i.key}`}`);
       },
-      closed: (i: Incident) => this.collector.closed(i),
+      closed: (i: Incident) => {
+        this.collector.closed(i);
+        if (!this.incidents.hasClosed(i.id)) this.journal('closed', i.id, alertJson(i));
+      },
     });
+  }
+
+  /** Appends to the incident journal; a failure is logged and the alert still goes out. */
+  private journal(type: 'opened' | 'closed', id: string, alert: ReturnType<typeof alertJson>): void {
+    try {
+      this.incidents.append({ ...alert, type, at: new Date(this.opts.clock.now()).toISOString(), id });
+    } catch (err) {
+      this.log.error({ file: this.incidents.file, err: describeSystemError(err) }, 'Writing the incident journal failed; this alert may be repeated after a crash.');
+    }
+  }
+
+  private startJournals(): void {
+    for (const s of this.config.sources) {
+      if (s.kind !== 'journal') continue;
+      const key = journalKey(s.journal);
+      if (this.journals.has(key)) continue;
+      const label = journalLabel(s.journal);
+      const src = this.detector.source({ label, format: 'rfc5424', time: { timeZone: this.config.input.timeZone, year: this.config.input.year, refMs: this.opts.clock.now() } });
+      const j: FollowedJournal = {
+        key,
+        filter: s.journal,
+        startAt: s.startAt,
+        src,
+        tail: new JournalTail(s.journal, {
+          cursor: this.state.journal[key] ?? null,
+          startAt: s.startAt,
+          follow: !this.once,
+          maxLineBytes: this.config.input.maxLineBytes,
+          onBatch: (b) => this.onJournalBatch(j, b),
+          onEvent: (e) => this.onJournalEvent(label, e),
+        }),
+      };
+      this.journals.set(key, j);
+      j.tail.start();
+    }
+  }
+
+  /** Resolves when every journal source has read to the journal's end (--once). */
+  async journalsFinished(): Promise<void> {
+    for (const j of this.journals.values()) await j.tail.finished();
+  }
+
+  private onJournalBatch(j: FollowedJournal, b: JournalBatch): void {
+    for (const line of b.lines) j.src.line(line);
+    j.src.stats.unparsed += b.malformed;
+    j.src.settle();
+    this.events?.sync();
+    this.dirty = true;
+  }
+
+  private onJournalEvent(label: string, e: JournalEvent): void {
+    switch (e.kind) {
+      case 'started': this.log.debug({ source: label, from: e.from, args: e.args }, 'Reading the journal.'); break;
+      case 'exited': this.log.warn({ source: label, code: e.code, stderr: e.stderr, retryMs: e.retryMs }, 'journalctl stopped; it is started again after the last entry read.'); break;
+      case 'failed': this.log.error({ source: label, err: e.message, retryMs: e.retryMs }, 'The journal cannot be read; install journalctl (systemd) or remove the journal source, and check that logward may read the journal (group systemd-journal).'); break;
+    }
   }
 
   private resolveSources(): SourceSpec[] {
@@ -246,9 +345,9 @@ export class Daemon {
         out.push({ given, kind: 'file', path: abs, match: null, format, startAt });
       }
     };
-    for (const s of this.config.sources) add(s.path, s.format ?? this.config.input.format, s.startAt);
+    for (const s of this.config.sources) if (s.kind === 'file') add(s.path, s.format ?? this.config.input.format, s.startAt);
     for (const f of this.extraFiles) add(f, this.config.input.format, 'beginning');
-    if (out.length === 0) throw new AppError('USAGE', 'nothing to follow: add sources to the config or name files; see `logward run --help`');
+    if (out.length === 0 && !this.config.sources.some((s) => s.kind === 'journal')) throw new AppError('USAGE', 'nothing to follow: add sources to the config or name files; see `logward run --help`');
     return out;
   }
 
@@ -368,7 +467,12 @@ export class Daemon {
       const pos = f.tail.position();
       if (pos !== null) files[file] = pos;
     }
-    this.state = { version: this.state.version, files, eventsBytes: this.events?.size ?? null };
+    const journal: DaemonState['journal'] = { ...this.state.journal };
+    for (const [key, j] of this.journals) {
+      const cursor = j.tail.position();
+      if (cursor !== null) journal[key] = cursor;
+    }
+    this.state = { version: this.state.version, files, journal, eventsBytes: this.events?.size ?? null, windows: this.detector.exportState() };
     try {
       this.store.save(this.state);
       this.dirty = false;
@@ -382,6 +486,7 @@ export class Daemon {
     this.collector = new ReportCollector(this.config.reports.maxEvents);
     if (c.eventsTotal === 0 && c.incidents.size === 0) return;
     for (const [file, f] of this.followed) c.sources.push({ file, stats: { ...f.src.stats }, cut: f.tail.cutLines });
+    for (const j of this.journals.values()) c.sources.push({ file: j.src.label, stats: { ...j.src.stats }, cut: 0 });
     const now = this.opts.clock.now();
     try {
       const base = writeReport(this.config.reports.dir, c, { version: version(), command: 'run', generatedMs: now, timeZone: this.config.input.timeZone, rules: this.ruleset.rules.map((r) => r.spec) }, this.config.reports.formats);
@@ -393,9 +498,20 @@ export class Daemon {
   }
 
   private reportSources(): void {
+    for (const j of this.journals.values()) {
+      this.log.info({ source: j.src.label, from: j.tail.position() !== null ? 'cursor' : j.startAt }, 'Following the systemd journal.');
+    }
     for (const spec of this.specs) {
       const files = [...this.followed.values()].filter((f) => f.spec === spec);
       this.log.info({ source: spec.given, kind: spec.kind, files: files.length, lines: files.reduce((a, f) => a + f.src.stats.lines, 0) }, files.length === 0 ? 'Source has no file yet.' : 'Following source.');
     }
   }
+}
+
+/** "journal", "journal(ssh.service,sshd)" or "journal(file x.journal)": how messages name a journal source. */
+function journalLabel(f: JournalFilter): string {
+  const parts = [...f.units, ...f.identifiers];
+  if (f.files.length > 0) parts.push(...f.files.map((x) => `file ${x}`));
+  if (f.directory !== null) parts.push(`dir ${f.directory}`);
+  return parts.length === 0 ? 'journal' : `journal(${parts.join(',')})`;
 }

@@ -12,6 +12,7 @@ import { expandGlob } from '../util/glob.js';
 import { compileRuleSet, type DetectionSpec, type MatcherSpec, type Problem, type RuleSpec } from '../core/rules.js';
 import { checkTimeZone } from '../core/time.js';
 import type { FormatName, Severity } from '../core/types.js';
+import type { JournalFilter } from '../sources/journal-tail.js';
 import { interpolate } from './env.js';
 import { validateCron } from '../runtime/schedule.js';
 import { configSchema, ruleFileSchema, type RawConfig, type RawRuleFile } from './schema.js';
@@ -19,6 +20,10 @@ import { configSchema, ruleFileSchema, type RawConfig, type RawRuleFile } from '
 export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
 
 const DEFAULT_LIMITS = { maxKeysPerRule: 1, maxSamplesPerIncident: 0, maxValuesPerIncident: 1, maxSampleChars: 1 };
+
+export type SourceConfig =
+  | { readonly kind: 'file'; readonly path: string; readonly format: FormatName | 'auto' | null; readonly startAt: 'end' | 'beginning' }
+  | { readonly kind: 'journal'; readonly journal: JournalFilter; readonly startAt: 'end' | 'beginning' };
 
 export interface Config {
   /** The file it was read from, or null for built-in defaults. */
@@ -36,7 +41,7 @@ export interface Config {
   };
   readonly reports: { readonly dir: string; readonly formats: readonly ('json' | 'csv')[]; readonly maxEvents: number };
   readonly scan: { readonly files: readonly string[] };
-  readonly sources: readonly { readonly path: string; readonly format: FormatName | 'auto' | null; readonly startAt: 'end' | 'beginning' }[];
+  readonly sources: readonly SourceConfig[];
   readonly state: { readonly dir: string };
   readonly run: {
     readonly pollMs: number;
@@ -155,7 +160,9 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     input: { format: raw.input.format, timeZone, year: raw.input.year, maxLineBytes: raw.input.max_line_bytes },
     reports: { dir: raw.reports.dir, formats: [...new Set(raw.reports.formats)], maxEvents: raw.reports.max_events },
     scan: { files: raw.scan.files },
-    sources: raw.sources.map((src) => ({ path: src.path, format: src.format ?? null, startAt: src.start_at })),
+    sources: raw.sources.map((src): SourceConfig => src.journal !== undefined
+      ? { kind: 'journal', journal: { units: src.journal.units, identifiers: src.journal.identifiers, files: src.journal.files, directory: src.journal.directory ?? null, journalctl: src.journal.journalctl }, startAt: src.start_at }
+      : { kind: 'file', path: src.path!, format: src.format ?? null, startAt: src.start_at }),
     state: { dir: raw.state.dir },
     run: {
       pollMs: raw.run.poll_secs * 1000,

@@ -47,9 +47,23 @@ export const configSchema = z.strictObject({
     files: z.array(z.string().min(1)).default([]),
   }).default({ files: [] }),
   sources: z.array(z.strictObject({
-    path: z.string().min(1),
+    path: z.string().min(1).optional(),
+    journal: z.strictObject({
+      units: z.array(z.string().min(1)).default([]),
+      identifiers: z.array(z.string().min(1)).default([]),
+      files: z.array(z.string().min(1)).default([]),
+      directory: z.string().min(1).optional(),
+      journalctl: z.string().min(1).default('journalctl'),
+    }).optional(),
     format: z.enum(['auto', ...FORMAT_NAMES]).optional(),
     start_at: z.enum(['end', 'beginning']).default('end'),
+  }).superRefine((src, ctx) => {
+    if ((src.path === undefined) === (src.journal === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a source needs exactly one of "path" (files) or "journal" (the systemd journal)' });
+    }
+    if (src.journal !== undefined && src.format !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['format'], message: 'a journal source has no format: entries are read as structured records' });
+    }
   })).default([]),
   state: z.strictObject({
     dir: z.string().min(1).default('data'),

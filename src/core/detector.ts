@@ -9,7 +9,14 @@ import { PROBE_INVALID, probeSyslog, type SyslogProbe } from './parse/syslog.js'
 import { slotOf } from './rules.js';
 import type { CompiledRuleSet } from './rules.js';
 import type { DetectionEvent, FormatName, Incident, LogRecord, TimeContext } from './types.js';
-import { RuleWindow, type IncidentListener } from './window.js';
+import { RuleWindow, type IncidentListener, type KeySnapshot } from './window.js';
+
+export interface DetectorSnapshot {
+  /** Newest event time seen, or null before any event. */
+  watermark: number | null;
+  /** Open windows by rule name. */
+  rules: Record<string, KeySnapshot[]>;
+}
 import { detach, keep } from './split.js';
 
 export interface DetectorListener extends IncidentListener {
@@ -123,6 +130,19 @@ export class Detector {
       }
       this.windows.get(spec.name)!.add(key, ev);
     }
+  }
+
+  /** Open windows of every rule, plus the event-time clock, for a restart or reload. */
+  exportState(): DetectorSnapshot {
+    const rules: Record<string, KeySnapshot[]> = {};
+    for (const [name, w] of this.windows) if (w.size > 0) rules[name] = w.exportState();
+    return { watermark: Number.isFinite(this.watermark) ? this.watermark : null, rules };
+  }
+
+  /** Restores exportState() output; windows of rules that no longer exist are dropped. */
+  importState(snap: DetectorSnapshot): void {
+    if (snap.watermark !== null && snap.watermark > this.watermark) this.watermark = snap.watermark;
+    for (const [name, keys] of Object.entries(snap.rules)) this.windows.get(name)?.importState(keys);
   }
 
   /** End of all input: every open incident is closed and reported. */

@@ -154,6 +154,50 @@ export class RuleWindow {
     this.lastState = null;
   }
 
+  /**
+   * The open windows and incidents, so a restart or reload continues them: a brute force
+   * that straddles a restart still alerts, and an incident already alerted is not opened
+   * again. Sample texts are cut to max_sample_chars, as in incidents.
+   */
+  exportState(): KeySnapshot[] {
+    const out: KeySnapshot[] = [];
+    const max = this.limits.maxSampleChars;
+    for (const [key, st] of this.keys) {
+      const inc = st.incident;
+      out.push({
+        key,
+        maxT: st.maxT,
+        hits: st.events.map((e) => [e.time, e.source, e.line, e.ip, e.user, e.host, e.text.length > max ? e.text.slice(0, max) : e.text]),
+        incident: inc === null ? null : {
+          id: inc.id, first: inc.first, last: inc.last, firedAt: inc.firedAt, count: inc.count,
+          ips: [...inc.ips], users: [...inc.users], hosts: [...inc.hosts], truncated: inc.truncated, samples: inc.samples.slice(),
+        },
+      });
+    }
+    return out;
+  }
+
+  /** Restores exportState() output (of this rule, from an earlier run). Keys over the cap are dropped. */
+  importState(keys: readonly KeySnapshot[]): void {
+    const rule = this.rule.spec.name;
+    for (const k of keys) {
+      if (this.keys.size >= this.limits.maxKeysPerRule) break;
+      const events: DetectionEvent[] = k.hits.map(([time, source, line, ip, user, host, text]) => ({ rule, matcher: '', source, line, time, ip, user, host, program: null, text }));
+      let incident: OpenIncident | null = null;
+      if (k.incident !== null) {
+        const i = k.incident;
+        incident = {
+          id: i.id, first: i.first, last: i.last, firedAt: i.firedAt, count: i.count,
+          ips: new Set(i.ips), users: new Set(i.users), hosts: new Set(i.hosts), truncated: i.truncated,
+          samples: i.samples.slice(), lastIp: null, lastUser: null, lastHost: null,
+        };
+      }
+      this.keys.set(k.key, { times: events.map((e) => e.time), events, maxT: k.maxT, incident });
+    }
+    this.lastKey = null;
+    this.lastState = null;
+  }
+
   /** At the cap: evicts the stalest eighth of the keys (by newest hit) in one pass. */
   private evictStalest(): void {
     const n = this.keys.size;
@@ -252,6 +296,28 @@ export class RuleWindow {
       threshold: spec.threshold,
     };
   }
+}
+
+/** One key's open window and incident, as plain JSON-able data (see RuleWindow.exportState). */
+export interface KeySnapshot {
+  key: string;
+  maxT: number;
+  /** Hits below threshold: [time, source, line, ip, user, host, text]. */
+  hits: [number, string, number, string | null, string | null, string | null, string][];
+  incident: IncidentSnapshot | null;
+}
+
+export interface IncidentSnapshot {
+  id: string;
+  first: number;
+  last: number;
+  firedAt: number;
+  count: number;
+  ips: string[];
+  users: string[];
+  hosts: string[];
+  truncated: boolean;
+  samples: Incident['samples'];
 }
 
 function insertSorted(st: KeyState, t: number, ev: DetectionEvent): void {

@@ -6,16 +6,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { DetectorSnapshot } from '../core/detector.js';
 import type { TailPosition } from './file-tail.js';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 export interface DaemonState {
   version: number;
   /** By source path. */
   files: Record<string, TailPosition>;
+  /** Journal cursors by source key (see journalKey). */
+  journal: Record<string, string>;
   /** Bytes of the --events file covered by the positions (to drop a torn tail on restart). */
   eventsBytes: number | null;
+  /** Open windows and incidents as of the positions (version 2). */
+  windows: DetectorSnapshot | null;
 }
 
 export interface LoadedState {
@@ -40,9 +45,12 @@ export class StateStore {
       throw err;
     }
     try {
-      const doc = JSON.parse(text) as DaemonState;
-      if (doc.version !== STATE_VERSION || typeof doc.files !== 'object' || doc.files === null) throw new Error('unknown version');
-      return { state: { version: STATE_VERSION, files: doc.files, eventsBytes: doc.eventsBytes ?? null }, movedAside: null };
+      const doc = JSON.parse(text) as Partial<DaemonState>;
+      // Version 1 had positions only; its files are read the same way.
+      if ((doc.version !== 1 && doc.version !== STATE_VERSION) || typeof doc.files !== 'object' || doc.files === null) throw new Error('unknown version');
+      const windows = doc.version === STATE_VERSION && typeof doc.windows === 'object' && doc.windows !== null ? doc.windows : null;
+      const journal = typeof doc.journal === 'object' && doc.journal !== null ? doc.journal : {};
+      return { state: { version: STATE_VERSION, files: doc.files, journal, eventsBytes: doc.eventsBytes ?? null, windows }, movedAside: null };
     } catch {
       // Never refuse to start over a damaged state file: keep it for a post-mortem.
       const aside = `${this.file}.corrupt-${process.pid}`;
@@ -58,5 +66,5 @@ export class StateStore {
 }
 
 function empty(): DaemonState {
-  return { version: STATE_VERSION, files: {}, eventsBytes: null };
+  return { version: STATE_VERSION, files: {}, journal: {}, eventsBytes: null, windows: null };
 }
