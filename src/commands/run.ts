@@ -185,6 +185,10 @@ export class Daemon {
     this.reportSources();
     this.save();
     if (this.stopping) return;
+    if (!this.once) {
+      const lines = [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0);
+      this.log.info({ lines, alerts: this.alertsFired }, 'Caught up with the files; following new lines (Ctrl-C or SIGTERM stops logward cleanly).');
+    }
     const dirs = this.specs.map((s) => (s.kind === 'file' ? path.dirname(s.path) : s.path)).filter((dir) => fs.existsSync(dir));
     this.watcher = watchDirs(
       dirs,
