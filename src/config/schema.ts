@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { FORMAT_NAMES, SEVERITIES } from '../core/types.js';
 
 const posInt = z.number().int().positive();
+/** Windows up to 30 days: the window store keeps times as 32-bit millisecond offsets. */
+const windowSecs = posInt.max(2_592_000, 'a window is at most 2592000 seconds (30 days)');
 const nonNegInt = z.number().int().nonnegative();
 const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _ (starting with a letter)');
 
@@ -14,7 +16,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 export const ruleOverrideSchema = z.strictObject({
   enabled: z.boolean().optional(),
-  window_secs: posInt.optional(),
+  window_secs: windowSecs.optional(),
   threshold: posInt.optional(),
   cooldown_secs: nonNegInt.optional(),
   severity: z.enum(SEVERITIES).optional(),
@@ -119,7 +121,7 @@ export const ruleSchema = z.strictObject({
   description: z.string().default(''),
   matcher: z.union([name, z.array(name).min(1)]),
   key: z.string().regex(/^[A-Za-z_$][\w$]*$/, 'must be ip, user, host, program or a named group').nullable().default(null),
-  window_secs: posInt,
+  window_secs: windowSecs,
   threshold: posInt,
   cooldown_secs: nonNegInt.optional(),
   severity: z.enum(SEVERITIES).default('medium'),

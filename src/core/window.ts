@@ -13,9 +13,11 @@
 import { createHash } from 'node:crypto';
 import type { CompiledRule, DetectionLimits } from './rules.js';
 import type { DetectionEvent, Incident } from './types.js';
+import { EventRing, Ipv4Index, NONE, SlotStore, ipv4Number, ipv4String } from './window-store.js';
 
 interface OpenIncident {
   id: string;
+  key: string;
   first: number;
   last: number;
   firedAt: number;
@@ -30,15 +32,6 @@ interface OpenIncident {
   lastHost: string | null;
 }
 
-interface KeyState {
-  /** Hit times inside the window, ascending; fewer than threshold. */
-  times: number[];
-  /** The events behind `times` (same order), for the incident's first values. */
-  events: DetectionEvent[];
-  maxT: number;
-  incident: OpenIncident | null;
-}
-
 export interface WindowStats {
   evictedKeys: number;
   clockSteps: number;
@@ -50,10 +43,22 @@ export interface IncidentListener {
   closed(incident: Incident): void;
 }
 
+/** Events kept per rule for the values and samples of incidents not yet fired. */
+export const EVENT_RING = 32_768;
+/** Longest window (30 days): time offsets within it fit 32 bits. */
+export const MAX_WINDOW_MS = 30 * 86_400_000;
+const OFFSET_MAX = 0xffff_ffff;
+
 export class RuleWindow {
-  private readonly keys = new Map<string, KeyState>();
+  private readonly slots: SlotStore;
+  private readonly ipIndex = new Ipv4Index();
+  private readonly strIndex = new Map<string, number>();
+  private readonly ring = new EventRing<DetectionEvent>(EVENT_RING);
+  /** Open incidents, referenced from their slot. */
+  private incidents: (OpenIncident | null)[] = [];
+  private freeIncidents: number[] = [];
   private lastKey: string | null = null;
-  private lastState: KeyState | null = null;
+  private lastSlot = NONE;
   /** Events since the last sweep, and the watermark of that sweep. */
   private sinceSweep = 0;
   private sweptAt = -Infinity;
@@ -72,57 +77,78 @@ export class RuleWindow {
     this.cooldownMs = rule.spec.cooldownMs;
     this.threshold = rule.spec.threshold;
     this.horizonMs = Math.max(this.windowMs, this.cooldownMs);
+    if (this.windowMs > MAX_WINDOW_MS) throw new RangeError(`rule ${rule.spec.name}: a window is at most 30 days`);
+    this.slots = new SlotStore(this.threshold);
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.ipIndex.size + this.strIndex.size;
   }
 
   add(key: string, ev: DetectionEvent): void {
     const t = ev.time;
     this.sinceSweep++;
-    let st: KeyState | undefined;
-    if (key === this.lastKey && this.lastState !== null) {
-      st = this.lastState; // a burst of one key
+    const slots = this.slots;
+    let s: number;
+    if (key === this.lastKey && this.lastSlot !== NONE) {
+      s = this.lastSlot; // a burst of one key
     } else {
-      st = this.keys.get(key);
-      if (st === undefined) {
-        if (this.keys.size >= this.limits.maxKeysPerRule) this.evictStalest();
-        st = { times: [], events: [], maxT: t, incident: null };
-        this.keys.set(key, st);
+      s = this.lookup(key);
+      if (s === NONE) {
+        if (this.size >= this.limits.maxKeysPerRule) this.evictStalest();
+        s = slots.alloc(t);
+        this.insert(key, s);
       }
       this.lastKey = key;
-      this.lastState = st;
+      this.lastSlot = s;
     }
 
-    const inc = st.incident;
-    if (inc !== null) {
+    const ii = slots.inc(s);
+    if (ii !== NONE) {
+      const inc = this.incidents[ii]!;
       // A late event still inside the burst's window belongs to it, even with a short
       // cooldown: closing the incident for it would open a second, overlapping one.
       if (t >= inc.first - this.horizonMs && t <= inc.last + this.cooldownMs) {
         this.absorb(inc, ev);
-        if (t > st.maxT) st.maxT = t;
+        if (t > slots.maxT(s)) slots.setMaxT(s, t);
         return;
       }
-      this.close(key, st);
+      this.close(s);
     }
-    if (t < st.maxT - this.windowMs) {
+    let maxT = slots.maxT(s);
+    let n = slots.count(s);
+    const { arr, at } = slots.timesOf(s);
+    if (t < maxT - this.windowMs) {
       this.stats.clockSteps++;
-      st.times.length = 0;
-      st.events.length = 0;
-      st.maxT = t;
-    } else if (t > st.maxT) {
-      st.maxT = t;
+      n = 0;
+      slots.setLastSeq(s, NONE);
+      maxT = t;
+    } else if (t > maxT) {
+      // Offsets count back from maxT: a newer maxT moves every kept time further back.
+      const d = t - maxT;
+      for (let i = 0; i < n; i++) arr[at + i] = Math.min(arr[at + i]! + d, OFFSET_MAX);
+      maxT = t;
     }
-    insertSorted(st, t, ev);
-    const lo = st.maxT - this.windowMs;
+    slots.setMaxT(s, maxT);
+    // Sorted insert by time, after equal times so arrival order is kept among them
+    // (ascending times are descending offsets).
+    const off = maxT - t;
+    let i = n;
+    while (i > 0 && arr[at + i - 1]! < off) {
+      arr[at + i] = arr[at + i - 1]!;
+      i--;
+    }
+    arr[at + i] = off;
+    n++;
+    slots.setLastSeq(s, this.ring.push(ev, slots.lastSeq(s)));
     let drop = 0;
-    while (drop < st.times.length && st.times[drop]! < lo) drop++;
+    while (drop < n && arr[at + drop]! > this.windowMs) drop++;
     if (drop > 0) {
-      st.times.splice(0, drop);
-      st.events.splice(0, drop);
+      arr.copyWithin(at, at + drop, at + n);
+      n -= drop;
     }
-    if (st.times.length >= this.threshold) this.fire(key, st, t);
+    slots.setCount(s, n);
+    if (n >= this.threshold) this.fire(key, s, t);
   }
 
   /**
@@ -132,26 +158,35 @@ export class RuleWindow {
    * events as keys have arrived, so a sweep costs O(1) per event.
    */
   expire(watermark: number): void {
-    const size = this.keys.size;
+    const size = this.size;
     if (size === 0) return;
     const due = this.sinceSweep >= size || (size <= 10_000 && watermark - this.sweptAt >= this.horizonMs);
     if (!due) return;
     this.sinceSweep = 0;
     this.sweptAt = watermark;
-    for (const [key, st] of this.keys) {
-      const newest = st.incident === null ? st.maxT : Math.max(st.maxT, st.incident.last);
-      if (newest + this.horizonMs >= watermark) continue;
-      if (st.incident !== null) this.close(key, st);
-      this.keys.delete(key);
-    }
-    this.lastState = null;
+    const gone: number[] = [];
+    this.ipIndex.forEach((k, s) => {
+      if (this.newest(s) + this.horizonMs < watermark) gone.push(k);
+    });
+    for (const k of gone) this.remove(ipv4String(k), this.ipIndex.get(k));
+    for (const [key, s] of this.strIndex) if (this.newest(s) + this.horizonMs < watermark) this.remove(key, s);
+    this.lastSlot = NONE;
+    this.lastKey = null;
   }
 
   /** End of input: closes every open incident. */
   flush(): void {
-    for (const [key, st] of this.keys) if (st.incident !== null) this.close(key, st);
-    this.keys.clear();
-    this.lastState = null;
+    this.eachKey((key, s) => {
+      if (this.slots.inc(s) !== NONE) this.close(s);
+    });
+    this.ipIndex.clear();
+    this.strIndex.clear();
+    this.slots.clear();
+    this.ring.clear();
+    this.incidents = [];
+    this.freeIncidents = [];
+    this.lastSlot = NONE;
+    this.lastKey = null;
   }
 
   /**
@@ -162,70 +197,161 @@ export class RuleWindow {
   exportState(): KeySnapshot[] {
     const out: KeySnapshot[] = [];
     const max = this.limits.maxSampleChars;
-    for (const [key, st] of this.keys) {
-      const inc = st.incident;
+    this.eachKey((key, s) => {
+      const ii = this.slots.inc(s);
+      const inc = ii === NONE ? null : this.incidents[ii]!;
       out.push({
         key,
-        maxT: st.maxT,
-        hits: st.events.map((e) => [e.time, e.source, e.line, e.ip, e.user, e.host, e.text.length > max ? e.text.slice(0, max) : e.text]),
+        maxT: this.slots.maxT(s),
+        hits: this.windowEvents(s).map(({ t, ev }) => ev === undefined
+          ? [t, '', 0, null, null, null, '']
+          : [t, ev.source, ev.line, ev.ip, ev.user, ev.host, ev.text.length > max ? ev.text.slice(0, max) : ev.text]),
         incident: inc === null ? null : {
           id: inc.id, first: inc.first, last: inc.last, firedAt: inc.firedAt, count: inc.count,
           ips: [...inc.ips], users: [...inc.users], hosts: [...inc.hosts], truncated: inc.truncated, samples: inc.samples.slice(),
         },
       });
-    }
+    });
     return out;
   }
 
   /** Restores exportState() output (of this rule, from an earlier run). Keys over the cap are dropped. */
   importState(keys: readonly KeySnapshot[]): void {
     const rule = this.rule.spec.name;
+    const slots = this.slots;
     for (const k of keys) {
-      if (this.keys.size >= this.limits.maxKeysPerRule) break;
-      const events: DetectionEvent[] = k.hits.map(([time, source, line, ip, user, host, text]) => ({ rule, matcher: '', source, line, time, ip, user, host, program: null, text }));
-      let incident: OpenIncident | null = null;
+      if (this.size >= this.limits.maxKeysPerRule) break;
+      if (this.lookup(k.key) !== NONE) continue;
+      const s = slots.alloc(k.maxT);
+      this.insert(k.key, s);
+      const hits = k.hits.filter((h) => h[0] <= k.maxT && k.maxT - h[0] <= this.windowMs).slice(-this.threshold).sort((a, b) => a[0] - b[0]);
+      const { arr, at } = slots.timesOf(s);
+      let seq = NONE;
+      hits.forEach(([time, source, line, ip, user, host, text], i) => {
+        arr[at + i] = k.maxT - time;
+        seq = this.ring.push({ rule, matcher: '', source, line, time, ip, user, host, program: null, text }, seq);
+      });
+      slots.setCount(s, hits.length);
+      slots.setLastSeq(s, seq);
       if (k.incident !== null) {
         const i = k.incident;
-        incident = {
-          id: i.id, first: i.first, last: i.last, firedAt: i.firedAt, count: i.count,
+        slots.setInc(s, this.newIncident({
+          id: i.id, key: k.key, first: i.first, last: i.last, firedAt: i.firedAt, count: i.count,
           ips: new Set(i.ips), users: new Set(i.users), hosts: new Set(i.hosts), truncated: i.truncated,
           samples: i.samples.slice(), lastIp: null, lastUser: null, lastHost: null,
-        };
+        }));
       }
-      this.keys.set(k.key, { times: events.map((e) => e.time), events, maxT: k.maxT, incident });
     }
     this.lastKey = null;
-    this.lastState = null;
+    this.lastSlot = NONE;
   }
 
   /** At the cap: evicts the stalest eighth of the keys (by newest hit) in one pass. */
   private evictStalest(): void {
-    const n = this.keys.size;
+    const n = this.size;
     const times = new Float64Array(n);
     let i = 0;
-    for (const st of this.keys.values()) times[i++] = st.incident === null ? st.maxT : Math.max(st.maxT, st.incident.last);
+    this.eachKey((_key, s) => {
+      times[i++] = this.newest(s);
+    });
     times.sort();
     const cut = times[Math.max(0, Math.floor(n / 8) - 1)]!;
-    let evicted = 0;
     const want = Math.max(1, Math.floor(n / 8));
-    for (const [key, st] of this.keys) {
-      if (evicted >= want) break;
-      const newest = st.incident === null ? st.maxT : Math.max(st.maxT, st.incident.last);
-      if (newest > cut) continue;
-      if (st.incident !== null) this.close(key, st);
-      this.keys.delete(key);
-      evicted++;
-    }
-    this.stats.evictedKeys += evicted;
-    this.lastState = null;
+    const victims: [string, number][] = [];
+    this.eachKey((key, s) => {
+      if (victims.length < want && this.newest(s) <= cut) victims.push([key, s]);
+    });
+    for (const [key, s] of victims) this.remove(key, s);
+    this.stats.evictedKeys += victims.length;
+    this.lastSlot = NONE;
+    this.lastKey = null;
   }
 
-  private fire(key: string, st: KeyState, t: number): void {
-    const first = st.times[0]!;
+  /** Keys in a stable order: string keys as they came, then IPv4 keys. */
+  private eachKey(fn: (key: string, slot: number) => void): void {
+    for (const [key, s] of this.strIndex) fn(key, s);
+    this.ipIndex.forEach((k, s) => fn(ipv4String(k), s));
+  }
+
+  private lookup(key: string): number {
+    const n = ipv4Number(key);
+    if (n >= 0) return this.ipIndex.get(n);
+    return this.strIndex.get(key) ?? NONE;
+  }
+
+  private insert(key: string, s: number): void {
+    const n = ipv4Number(key);
+    if (n >= 0) this.ipIndex.set(n, s);
+    else this.strIndex.set(key, s);
+  }
+
+  private remove(key: string, s: number): void {
+    if (this.slots.inc(s) !== NONE) this.close(s);
+    const n = ipv4Number(key);
+    if (n >= 0) this.ipIndex.delete(n);
+    else this.strIndex.delete(key);
+    this.slots.release(s);
+  }
+
+  private newest(s: number): number {
+    const ii = this.slots.inc(s);
+    const maxT = this.slots.maxT(s);
+    return ii === NONE ? maxT : Math.max(maxT, this.incidents[ii]!.last);
+  }
+
+  /**
+   * The slot's window as (time, event) in time order; the event is undefined when it has
+   * left the ring. The key's chain since its window last started holds exactly its window's
+   * events plus older ones dropped by time, so the newest `count` with time >= the oldest
+   * kept are the window.
+   */
+  private windowEvents(s: number): { t: number; ev: DetectionEvent | undefined }[] {
+    const n = this.slots.count(s);
+    const { arr, at } = this.slots.timesOf(s);
+    const maxT = this.slots.maxT(s);
+    const lo = n > 0 ? maxT - arr[at]! : Infinity;
+    const found: DetectionEvent[] = [];
+    let q = this.slots.lastSeq(s);
+    while (q !== NONE && found.length < n) {
+      const ev = this.ring.get(q);
+      if (ev === undefined) break;
+      if (ev.time >= lo) found.push(ev);
+      q = this.ring.prev(q);
+    }
+    found.reverse(); // arrival order; a stable sort by time then matches the window's order
+    found.sort((a, b) => a.time - b.time);
+    const out: { t: number; ev: DetectionEvent | undefined }[] = [];
+    // Events missing from the ring keep their times (and so the count).
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const t = maxT - arr[at + i]!;
+      const missing = n - i > found.length - j;
+      if (!missing && found[j]!.time === t) out.push({ t, ev: found[j++] });
+      else out.push({ t, ev: undefined });
+    }
+    return out;
+  }
+
+  private newIncident(inc: OpenIncident): number {
+    const free = this.freeIncidents.pop();
+    if (free !== undefined) {
+      this.incidents[free] = inc;
+      return free;
+    }
+    this.incidents.push(inc);
+    return this.incidents.length - 1;
+  }
+
+  private fire(key: string, s: number, t: number): void {
+    const slots = this.slots;
+    const { arr, at } = slots.timesOf(s);
+    const n = slots.count(s);
+    const maxT = slots.maxT(s);
     const inc: OpenIncident = {
-      id: incidentId(this.rule.spec.name, key, first),
-      first,
-      last: st.times[st.times.length - 1]!,
+      id: incidentId(this.rule.spec.name, key, maxT - arr[at]!),
+      key,
+      first: maxT - arr[at]!,
+      last: maxT - arr[at + n - 1]!,
       firedAt: t,
       count: 0,
       ips: new Set(),
@@ -237,12 +363,22 @@ export class RuleWindow {
       lastUser: null,
       lastHost: null,
     };
-    for (const e of st.events) this.absorb(inc, e);
-    st.times.length = 0;
-    st.events.length = 0;
-    st.incident = inc;
+    for (const { t: time, ev } of this.windowEvents(s)) {
+      if (ev !== undefined) this.absorb(inc, ev);
+      else this.absorbTime(inc, time);
+    }
+    slots.setCount(s, 0);
+    slots.setLastSeq(s, NONE);
+    slots.setInc(s, this.newIncident(inc));
     this.stats.incidents++;
-    this.listener.opened(this.snapshot(key, inc));
+    this.listener.opened(this.snapshot(inc));
+  }
+
+  /** An event whose details left the ring: it still counts. */
+  private absorbTime(inc: OpenIncident, t: number): void {
+    inc.count++;
+    if (t < inc.first) inc.first = t;
+    if (t > inc.last) inc.last = t;
   }
 
   private absorb(inc: OpenIncident, ev: DetectionEvent): void {
@@ -269,19 +405,22 @@ export class RuleWindow {
     }
   }
 
-  private close(key: string, st: KeyState): void {
-    const inc = st.incident!;
-    st.incident = null;
-    this.listener.closed(this.snapshot(key, inc));
+  private close(s: number): void {
+    const ii = this.slots.inc(s);
+    const inc = this.incidents[ii]!;
+    this.incidents[ii] = null;
+    this.freeIncidents.push(ii);
+    this.slots.setInc(s, NONE);
+    this.listener.closed(this.snapshot(inc));
   }
 
-  private snapshot(key: string, inc: OpenIncident): Incident {
+  private snapshot(inc: OpenIncident): Incident {
     const spec = this.rule.spec;
     return {
       id: inc.id,
       rule: spec.name,
       severity: spec.severity,
-      key: spec.key === null ? null : key,
+      key: spec.key === null ? null : inc.key,
       keyField: spec.key,
       first: inc.first,
       last: inc.last,
@@ -318,19 +457,6 @@ export interface IncidentSnapshot {
   hosts: string[];
   truncated: boolean;
   samples: Incident['samples'];
-}
-
-function insertSorted(st: KeyState, t: number, ev: DetectionEvent): void {
-  const times = st.times;
-  let i = times.length;
-  while (i > 0 && times[i - 1]! > t) i--;
-  if (i === times.length) {
-    times.push(t);
-    st.events.push(ev);
-  } else {
-    times.splice(i, 0, t);
-    st.events.splice(i, 0, ev);
-  }
 }
 
 /** Adds v unless null; returns true when v was new but the set was full. */

@@ -1,0 +1,253 @@
+// Compact per-key window storage for RuleWindow: one million keys must fit in the memory
+// of a small host. A V8 Map of arrays costs ~360 bytes a key; here a key costs 4 bytes
+// per timestamp plus ~40:
+// - timestamps are stored as 32-bit offsets before the key's newest one (a window is at
+//   most 30 days, under 2^32 ms);
+// - slots live in typed-array chunks (struct of arrays, no object per key, and no
+//   doubling copy that would spike the peak memory);
+// - IPv4 keys (the usual key) are held as 32-bit numbers in an open-addressing table,
+//   never as strings; other keys go through an ordinary Map;
+// - the events behind the timestamps (for the incident's users, hosts and samples) are
+//   kept in a bounded ring per rule, chained per key; an event that left the ring only
+//   loses its sample and values, never its count.
+
+const NONE = -1;
+
+/** Slots per chunk: chunks of about 1 MB of timestamps. */
+function chunkSlots(perSlot: number): number {
+  let n = 16_384;
+  while (n > 16 && n * perSlot * 4 > 1 << 20) n >>= 1;
+  return n;
+}
+
+export class SlotStore {
+  /** Timestamps per slot (the rule's threshold). */
+  readonly cap: number;
+  private readonly shift: number;
+  private readonly mask: number;
+  /** Per slot, its timestamps as milliseconds before the slot's maxT (Uint32: half the size of Float64). */
+  private times: Uint32Array[] = [];
+  private counts: Uint32Array[] = [];
+  private maxTs: Float64Array[] = [];
+  private lastSeqs: Float64Array[] = [];
+  private incs: Int32Array[] = [];
+  private next = 0;
+  private free: number[] = [];
+
+  constructor(cap: number) {
+    this.cap = cap;
+    const per = chunkSlots(cap);
+    this.shift = Math.log2(per);
+    this.mask = per - 1;
+  }
+
+  alloc(maxT: number): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.next++;
+      if ((s >>> this.shift) >= this.times.length) {
+        const per = this.mask + 1;
+        this.times.push(new Uint32Array(per * this.cap));
+        this.counts.push(new Uint32Array(per));
+        this.maxTs.push(new Float64Array(per));
+        this.lastSeqs.push(new Float64Array(per));
+        this.incs.push(new Int32Array(per));
+      }
+    }
+    const c = s >>> this.shift;
+    const o = s & this.mask;
+    this.counts[c]![o] = 0;
+    this.maxTs[c]![o] = maxT;
+    this.lastSeqs[c]![o] = NONE;
+    this.incs[c]![o] = NONE;
+    return s;
+  }
+
+  release(s: number): void {
+    this.free.push(s);
+  }
+
+  /** Drops every slot and the memory behind them. */
+  clear(): void {
+    this.times = [];
+    this.counts = [];
+    this.maxTs = [];
+    this.lastSeqs = [];
+    this.incs = [];
+    this.next = 0;
+    this.free = [];
+  }
+
+  count(s: number): number { return this.counts[s >>> this.shift]![s & this.mask]!; }
+  setCount(s: number, n: number): void { this.counts[s >>> this.shift]![s & this.mask] = n; }
+  maxT(s: number): number { return this.maxTs[s >>> this.shift]![s & this.mask]!; }
+  setMaxT(s: number, t: number): void { this.maxTs[s >>> this.shift]![s & this.mask] = t; }
+  lastSeq(s: number): number { return this.lastSeqs[s >>> this.shift]![s & this.mask]!; }
+  setLastSeq(s: number, q: number): void { this.lastSeqs[s >>> this.shift]![s & this.mask] = q; }
+  inc(s: number): number { return this.incs[s >>> this.shift]![s & this.mask]!; }
+  setInc(s: number, i: number): void { this.incs[s >>> this.shift]![s & this.mask] = i; }
+
+  /** The chunk holding slot s's time offsets (maxT - t, ascending times) and the index of its first. */
+  timesOf(s: number): { arr: Uint32Array; at: number } {
+    return { arr: this.times[s >>> this.shift]!, at: (s & this.mask) * this.cap };
+  }
+}
+
+/** IPv4 dotted quad -> 32-bit number, or -1 when s is anything else (even with leading zeros). */
+export function ipv4Number(s: string): number {
+  const len = s.length;
+  if (len < 7 || len > 15) return -1;
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // a leading zero: not the canonical form
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return n * 256 + part;
+}
+
+export function ipv4String(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Open addressing (linear probing, backward-shift deletion): IPv4 number -> slot. */
+export class Ipv4Index {
+  private keys = new Uint32Array(1024);
+  private vals = new Int32Array(1024).fill(NONE);
+  private mask = 1023;
+  size = 0;
+
+  get(key: number): number {
+    const keys = this.keys;
+    const vals = this.vals;
+    let h = mix32(key) & this.mask;
+    for (;;) {
+      const v = vals[h]!;
+      if (v === NONE) return NONE;
+      if (keys[h] === key) return v;
+      h = (h + 1) & this.mask;
+    }
+  }
+
+  set(key: number, slot: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    let h = mix32(key) & this.mask;
+    while (this.vals[h] !== NONE && this.keys[h] !== key) h = (h + 1) & this.mask;
+    if (this.vals[h] === NONE) this.size++;
+    this.keys[h] = key;
+    this.vals[h] = slot;
+  }
+
+  delete(key: number): void {
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    let i = mix32(key) & mask;
+    for (;;) {
+      if (vals[i] === NONE) return;
+      if (keys[i] === key) break;
+      i = (i + 1) & mask;
+    }
+    // Backward shift: move later entries of the probe run into the hole.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (vals[j] === NONE) break;
+      const k = mix32(keys[j]!) & mask;
+      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
+      if (stays) continue;
+      keys[i] = keys[j]!;
+      vals[i] = vals[j]!;
+      i = j;
+    }
+    vals[i] = NONE;
+    this.size--;
+  }
+
+  /** Calls fn(key, slot) for every entry; fn must not change the index. */
+  forEach(fn: (key: number, slot: number) => void): void {
+    const keys = this.keys;
+    const vals = this.vals;
+    for (let h = 0; h < vals.length; h++) if (vals[h] !== NONE) fn(keys[h]!, vals[h]!);
+  }
+
+  clear(): void {
+    this.keys = new Uint32Array(1024);
+    this.vals = new Int32Array(1024).fill(NONE);
+    this.mask = 1023;
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldVals = this.vals;
+    const cap = oldKeys.length * 2;
+    this.keys = new Uint32Array(cap);
+    this.vals = new Int32Array(cap).fill(NONE);
+    this.mask = cap - 1;
+    this.size = 0;
+    for (let h = 0; h < oldVals.length; h++) if (oldVals[h] !== NONE) this.set(oldKeys[h]!, oldVals[h]!);
+  }
+}
+
+/** The newest events of one rule, each linked to the previous event of its key. */
+export class EventRing<E> {
+  private readonly events: (E | undefined)[] = [];
+  private readonly prevs: number[] = [];
+  private seq = 0;
+
+  constructor(readonly capacity: number) {}
+
+  /** Stores ev after prev (the key's previous sequence number, or NONE); returns its number. */
+  push(ev: E, prev: number): number {
+    const q = this.seq++;
+    const i = q % this.capacity;
+    if (i === this.events.length) {
+      this.events.push(ev);
+      this.prevs.push(prev);
+    } else {
+      this.events[i] = ev;
+      this.prevs[i] = prev;
+    }
+    return q;
+  }
+
+  /** The event numbered q, or undefined once it has left the ring. */
+  get(q: number): E | undefined {
+    if (q < 0 || q < this.seq - this.capacity || q >= this.seq) return undefined;
+    return this.events[q % this.capacity];
+  }
+
+  prev(q: number): number {
+    return this.prevs[q % this.capacity]!;
+  }
+
+  clear(): void {
+    this.events.length = 0;
+    this.prevs.length = 0;
+    this.seq = 0;
+  }
+}
+
+export { NONE };
