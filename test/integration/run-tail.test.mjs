@@ -98,6 +98,26 @@ describe('logward run follows files', () => {
     await stopDaemon(d);
     assert.deepEqual(seen(dir).sort((x, y) => x - y), range(0, 5));
   });
+
+  test('cuts a line over max_line_bytes, counts it, and reads on', async () => {
+    const dir = daemonDir();
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('input:\n', 'input:\n  max_line_bytes: 256\n'));
+    const file = path.join(dir, 'logs', 'app.log');
+    // The sshd rules are anchored at the line's end: the cut line gives no event, and the
+    // next line is read whole.
+    fs.writeFileSync(file, attackLine(0).replace('ssh2\n', `ssh2 ${'x'.repeat(5000)}\n`) + attackLine(1));
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 1, '1 event');
+    fs.appendFileSync(file, `${attackLine(2).slice(0, 40)}${'y'.repeat(300)}\n${attackLine(3)}`);
+    await waitFor(() => seen(dir).length === 2, '2 events');
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+    assert.deepEqual(seen(dir), [1, 3]);
+    const reports = fs.readdirSync(path.join(dir, 'reports')).filter((f) => f.endsWith('.json'));
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'reports', reports[0]), 'utf8'));
+    assert.equal(Number(JSON.stringify(report).match(/"lines_cut":(\d+)/)?.[1]), 2);
+    assert.equal(Number(JSON.stringify(report).match(/"lines_read":(\d+)/)?.[1]), 4);
+  });
 });
 
 describe('logward run restarts', () => {
