@@ -52,6 +52,31 @@ export interface Config {
     readonly shutdownTimeoutMs: number;
   };
   readonly log: { readonly level: RawConfig['log']['level'] };
+  readonly mail: {
+    readonly caFile: string | null;
+    readonly connectTimeoutMs: number;
+    readonly greetingTimeoutMs: number;
+    /** Where messages are written as .eml files when no SMTP server is configured. */
+    readonly outboxDir: string;
+    readonly digest: boolean;
+    readonly alertMinSeverity: Severity | 'off';
+    readonly alertsPerHour: number;
+  };
+  readonly webhook: {
+    readonly url: string | null;
+    /** HMAC-SHA256 key for the X-Logward-Signature header (a secret: never logged). */
+    readonly secret: string | null;
+    readonly minSeverity: Severity;
+    readonly timeoutMs: number;
+    readonly headers: Readonly<Record<string, string>>;
+  };
+  readonly delivery: {
+    readonly retryMinMs: number;
+    readonly retryMaxMs: number;
+    readonly maxPending: number;
+    /** Append-only JSON Lines stream of alerts for a SIEM shipper, or null. */
+    readonly alertStream: string | null;
+  };
 }
 
 export interface LoadOptions {
@@ -173,6 +198,28 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       shutdownTimeoutMs: raw.run.shutdown_timeout_secs * 1000,
     },
     log: { level: raw.log.level },
+    mail: {
+      caFile: raw.mail.ca_file,
+      connectTimeoutMs: raw.mail.connect_timeout_secs * 1000,
+      greetingTimeoutMs: raw.mail.greeting_timeout_secs * 1000,
+      outboxDir: raw.mail.outbox_dir,
+      digest: raw.mail.digest,
+      alertMinSeverity: raw.mail.alert_min_severity,
+      alertsPerHour: raw.mail.alerts_per_hour,
+    },
+    webhook: {
+      url: raw.webhook.url,
+      secret: raw.webhook.secret === '' ? null : raw.webhook.secret,
+      minSeverity: raw.webhook.min_severity,
+      timeoutMs: raw.webhook.timeout_secs * 1000,
+      headers: raw.webhook.headers,
+    },
+    delivery: {
+      retryMinMs: raw.delivery.retry_min_secs * 1000,
+      retryMaxMs: raw.delivery.retry_max_secs * 1000,
+      maxPending: raw.delivery.max_pending,
+      alertStream: raw.delivery.alert_stream,
+    },
   });
 }
 
