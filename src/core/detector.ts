@@ -21,7 +21,12 @@ import { detach, keep } from './split.js';
 
 export interface DetectorListener extends IncidentListener {
   event(ev: DetectionEvent): void;
+  /** One in UNMATCHED_SAMPLE parsed lines that gave no event (for the digest's coverage). */
+  unmatched?(source: DetectorSource, message: string): void;
 }
+
+/** Sampling of unmatched lines: shaping every line would cost the hot path. */
+export const UNMATCHED_SAMPLE = 16;
 
 export interface SourceOptions {
   /** The name reported for this source (the path exactly as the user gave it). */
@@ -39,6 +44,8 @@ export interface SourceStats {
   parsed: number;
   unparsed: number;
   events: number;
+  /** Parsed lines that gave at least one event. */
+  matchedLines: number;
   format: FormatName | null;
   firstTime: number | null;
   lastTime: number | null;
@@ -63,7 +70,7 @@ export class Detector {
 
   constructor(
     readonly ruleset: CompiledRuleSet,
-    private readonly listener: DetectorListener,
+    /** @internal */ readonly listener: DetectorListener,
   ) {
     this.engine = new MatchEngine(ruleset);
     const windows = new Map<string, RuleWindow>();
@@ -164,7 +171,8 @@ function keyOf(field: string, ev: DetectionEvent, extra: Record<string, string> 
 
 export class DetectorSource {
   readonly label: string;
-  readonly stats: SourceStats = { lines: 0, blank: 0, parsed: 0, unparsed: 0, events: 0, format: null, firstTime: null, lastTime: null };
+  readonly stats: SourceStats = { lines: 0, blank: 0, parsed: 0, unparsed: 0, events: 0, matchedLines: 0, format: null, firstTime: null, lastTime: null };
+  private unmatchedTick = UNMATCHED_SAMPLE;
   readonly matchState = new MatchState();
   private readonly time: ParseContext;
   private readonly forced: FormatName | null;
@@ -280,6 +288,7 @@ export class DetectorSource {
           st.parsed++;
           if (st.firstTime === null) st.firstTime = probe.time;
           st.lastTime = probe.time;
+          if (--this.unmatchedTick === 0) this.sampleUnmatched(text.slice(ms));
           return;
         }
       } else if (ms === PROBE_INVALID && this.chain!.pinned) {
@@ -298,7 +307,15 @@ export class DetectorSource {
     this.rec = rec;
     this.text = text;
     this.detached = null;
+    const before = st.events;
     this.detector.engine.match(rec, this.matchState, this.onHitAt);
+    if (st.events !== before) st.matchedLines++;
+    else if (--this.unmatchedTick === 0) this.sampleUnmatched(rec.message);
+  }
+
+  private sampleUnmatched(message: string): void {
+    this.unmatchedTick = UNMATCHED_SAMPLE;
+    this.detector.listener.unmatched?.(this, message);
   }
 }
 

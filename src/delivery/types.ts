@@ -36,3 +36,8 @@ export type OutboxMessage =
 
 /** What enqueue did with a message. */
 export type EnqueueResult = 'queued' | 'duplicate' | 'full';
+
+/** Where composed messages go: the outbox (or, in tests, anything that keeps them). */
+export interface MessageQueue {
+  enqueue(msg: OutboxMessage): EnqueueResult;
+}

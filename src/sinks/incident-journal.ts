@@ -82,10 +82,36 @@ export class IncidentJournal {
   append(rec: JournalRecord): void {
     fs.writeSync(this.fd, `${JSON.stringify(rec)}\n`);
     fs.fsyncSync(this.fd);
-    (rec.type === 'opened' ? this.opened : this.closed).add(rec.id);
+    const set = rec.type === 'opened' ? this.opened : this.closed;
+    set.add(rec.id);
+    // Bounded for a daemon that runs for years: the oldest ids go first (a Set keeps
+    // insertion order); an incident that old is never re-read after a crash.
+    if (set.size > MAX_RECORDS) for (const id of set) { set.delete(id); if (set.size <= KEEP_RECORDS) break; }
   }
 
   close(): void {
     fs.closeSync(this.fd);
   }
+}
+
+/** Every record of a journal file, oldest first (for the digest); a missing file has none. */
+export function readJournal(file: string): JournalRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: JournalRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      const rec = JSON.parse(line) as JournalRecord;
+      if (typeof rec.id === 'string' && typeof rec.at === 'string') out.push(rec);
+    } catch {
+      // a line cut by a crash: the journal drops it at the daemon's next start
+    }
+  }
+  return out;
 }

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { DetectorSnapshot } from '../core/detector.js';
+import type { CoverageSnapshot } from '../digest/coverage.js';
+import type { RateState } from '../delivery/alerts.js';
 import type { TailPosition } from './file-tail.js';
 
 export const STATE_VERSION = 2;
@@ -21,6 +23,12 @@ export interface DaemonState {
   eventsBytes: number | null;
   /** Open windows and incidents as of the positions (version 2). */
   windows: DetectorSnapshot | null;
+  /** What was read since the last digest. */
+  coverage?: CoverageSnapshot | null;
+  /** The alert-mail rate limiter. */
+  rate?: RateState | null;
+  /** Wall-clock ms of the last digest sent, or null. */
+  lastDigest?: number | null;
 }
 
 export interface LoadedState {
@@ -50,7 +58,14 @@ export class StateStore {
       if ((doc.version !== 1 && doc.version !== STATE_VERSION) || typeof doc.files !== 'object' || doc.files === null) throw new Error('unknown version');
       const windows = doc.version === STATE_VERSION && typeof doc.windows === 'object' && doc.windows !== null ? doc.windows : null;
       const journal = typeof doc.journal === 'object' && doc.journal !== null ? doc.journal : {};
-      return { state: { version: STATE_VERSION, files: doc.files, journal, eventsBytes: doc.eventsBytes ?? null, windows }, movedAside: null };
+      const obj = <T>(v: T | null | undefined): T | null => (typeof v === 'object' && v !== null ? v : null);
+      return {
+        state: {
+          version: STATE_VERSION, files: doc.files, journal, eventsBytes: doc.eventsBytes ?? null, windows,
+          coverage: obj(doc.coverage), rate: obj(doc.rate), lastDigest: typeof doc.lastDigest === 'number' ? doc.lastDigest : null,
+        },
+        movedAside: null,
+      };
     } catch {
       // Never refuse to start over a damaged state file: keep it for a post-mortem.
       const aside = `${this.file}.corrupt-${process.pid}`;

@@ -184,11 +184,16 @@ describe('scan equals run', () => {
     const d = startDaemon(dir);
     await waitFor(() => seen(dir).length === 1, 'the daemon reading');
     for (let n = 1; n < lines.length; n++) {
-      if (n === 20 || n === 41) fs.renameSync(file, `${file}.${n}`); // rotate twice
+      if (n === 20 || n === 41) {
+        // Rotate twice; each time after the daemon has read up to here, as a daily
+        // logrotate would (two rotations between two reads is a different case).
+        await waitFor(() => seen(dir).length >= n, `${n} events before rotating`, 30_000);
+        fs.renameSync(file, `${file}.${n}`);
+      }
       fs.appendFileSync(file, lines[n]);
       if (n % 7 === 0) await new Promise((r) => setTimeout(r, 30));
     }
-    await waitFor(() => seen(dir).length >= lines.length, `${lines.length} events`);
+    await waitFor(() => seen(dir).length >= lines.length, `${lines.length} events`, 30_000);
     await stopDaemon(d);
     const whole = path.join(dir, 'whole.log');
     fs.writeFileSync(whole, lines.join(''));
