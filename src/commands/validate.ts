@@ -1,28 +1,52 @@
 // `logward validate [--config FILE]`: loads the configuration and every rule file exactly
-// as scan and run would, and prints every problem with its path (exit 78) or a summary.
+// as scan and run would, checks the SMTP_* environment and mail.ca_file, and prints every
+// problem with its path (exit 78) or a summary.
 
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type Config } from '../config/load.js';
+import { readSmtpSettings, smtpMode } from '../delivery/smtp.js';
+import { AppError } from '../util/errors.js';
 import { parseArgs, type OptionSpec } from './args.js';
 
 export const VALIDATE_OPTIONS: readonly OptionSpec[] = [{ name: 'config', kind: 'string' }, { name: 'quiet', kind: 'boolean' }];
 
 export const VALIDATE_HELP = `usage: logward validate [--config FILE] [--quiet]
 
-Checks the configuration and every rule file it loads. Prints every problem with its
-file and path and exits 78, or prints a summary and exits 0.
+Checks the configuration, every rule file it loads, and the mail settings (SMTP_* in the
+environment or .env, mail.ca_file). Prints every problem with its file and path and exits
+78, or prints a summary and exits 0.
 `;
 
-export function validateCommand(argv: readonly string[], io: { stdout: (s: string) => void }): number {
+export function validateCommand(argv: readonly string[], io: { stdout: (s: string) => void; env?: NodeJS.ProcessEnv }): number {
   const { values: v, positionals } = parseArgs(argv, VALIDATE_OPTIONS, 'validate');
   const file = (v.config as string | undefined) ?? positionals[0] ?? null;
-  const config = loadConfig(file);
+  const env = io.env ?? process.env;
+  let config: Config;
+  try {
+    config = loadConfig(file, { env });
+  } catch (err) {
+    // List the environment's mail problems too, so one run shows everything to fix.
+    if (!(err instanceof AppError) || err.code !== 'CONFIG_INVALID') throw err;
+    const mailProblems = readSmtpSettings(env, { source: null, mail: { caFile: null, connectTimeoutMs: 10_000, greetingTimeoutMs: 10_000 } as Config['mail'] }).problems;
+    if (mailProblems.length === 0) throw err;
+    const n = err.details.length + mailProblems.length;
+    throw new AppError('CONFIG_INVALID', err.message.replace(/: \d+ problems?;/, `: ${n} problem${n === 1 ? '' : 's'};`), { details: [...err.details, ...mailProblems] });
+  }
+  const { settings, problems } = readSmtpSettings(env, config);
+  if (problems.length > 0) {
+    const n = problems.length;
+    throw new AppError('CONFIG_INVALID', `invalid mail settings: ${n} problem${n === 1 ? '' : 's'}; fix them (SMTP_* in the environment or .env, mail.* in ${config.source ?? 'the configuration'}) and run \`logward validate\` again`, { details: problems });
+  }
   if (v.quiet !== true) {
     const enabled = config.enabledRules;
+    const mail = settings === null
+      ? `no SMTP_HOST; messages are written to ${config.mail.outboxDir}`
+      : `SMTP ${settings.host}:${settings.port} (${smtpMode(settings)}) to ${settings.to.length} recipient${settings.to.length === 1 ? '' : 's'}`;
     io.stdout(
       `configuration OK: ${config.source ?? '(built-in defaults)'}\n` +
       `  rule files: ${config.ruleFiles.join(', ')}\n` +
       `  rules enabled (${enabled.length}): ${enabled.join(', ')}\n` +
-      `  time zone: ${config.input.timeZone}; format: ${config.input.format}; reports: ${config.reports.dir} (${config.reports.formats.join(', ')})\n`,
+      `  time zone: ${config.input.timeZone}; format: ${config.input.format}; reports: ${config.reports.dir} (${config.reports.formats.join(', ')})\n` +
+      `  mail: ${mail}\n`,
     );
   }
   return 0;

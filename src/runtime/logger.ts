@@ -18,6 +18,8 @@ export interface LoggerOptions {
   fd?: 1 | 2;
   /** Human-readable lines instead of JSON (a terminal). */
   pretty?: boolean;
+  /** Write here instead of fd: a file path (appended) or a stream; e.g. to read log lines back in a test. */
+  destination?: string | { write(line: string): unknown };
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -32,7 +34,9 @@ export function createLogger(opts: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
     },
     opts.pretty === true
-      ? pretty({ destination: opts.fd ?? 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' })
-      : pino.destination({ fd: opts.fd ?? 2, sync: true }),
+      ? pretty({ destination: opts.destination ?? opts.fd ?? 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' })
+      : typeof opts.destination === 'string'
+        ? pino.destination({ dest: opts.destination, sync: true, append: true, mkdir: true })
+        : opts.destination ?? pino.destination({ fd: opts.fd ?? 2, sync: true }),
   );
 }

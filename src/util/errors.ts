@@ -7,6 +7,7 @@ export const EXIT = Object.freeze({
   USAGE: 64,
   DATA: 65,
   NOINPUT: 66,
+  UNAVAILABLE: 69,
   SOFTWARE: 70,
   CANTCREAT: 73,
   IOERR: 74,
@@ -23,6 +24,7 @@ export const ERROR_CODES = Object.freeze({
   INPUT_UNREADABLE: { exit: EXIT.IOERR, summary: 'a log file cannot be opened or read' },
   OUTPUT_UNWRITABLE: { exit: EXIT.CANTCREAT, summary: 'a report or events file cannot be written' },
   RULE_TEST_FAILED: { exit: EXIT.DATA, summary: 'test-rules found lines whose expectations disagree with the rules' },
+  MAIL_FAILED: { exit: EXIT.UNAVAILABLE, summary: 'a test message could not be sent (SMTP server unreachable, TLS or authentication failed, or refused)' },
   INTERNAL: { exit: EXIT.SOFTWARE, summary: 'a bug in logward' },
 } as const);
 

@@ -1,0 +1,320 @@
+// The SMTP side of delivery: settings from the environment (the prototype's SMTP_* names),
+// a nodemailer transport, the .eml writer used when no server is set, and one place that
+// turns a delivery error into a line an operator can act on. The password is a secret:
+// it never appears in a problem, a classified message, a log line or a file.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Config } from '../config/load.js';
+import { publishFilesExclusive } from '../util/atomic-write.js';
+import { describeSystemError } from '../util/errors.js';
+import type { MailContent } from './types.js';
+
+export type SmtpMode = 'STARTTLS' | 'TLS' | 'plain';
+
+export interface SmtpSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Implicit TLS from the first byte (SMTP_SSL=1). */
+  readonly secure: boolean;
+  /** STARTTLS is required, not opportunistic (SMTP_TLS=1). */
+  readonly requireTLS: boolean;
+  readonly user: string | null;
+  /** A secret: never log, print or persist it. */
+  readonly pass: string | null;
+  readonly from: string;
+  readonly to: readonly string[];
+  /** PEM text of mail.ca_file, or null (the system's CAs). */
+  readonly ca: string | null;
+  readonly caFile: string | null;
+  readonly connectionTimeoutMs: number;
+  readonly greetingTimeoutMs: number;
+}
+
+/** Sender and recipients, also known when no SMTP server is set (for .eml files). */
+export interface MailAddressing {
+  readonly from: string;
+  readonly to: readonly string[];
+}
+
+export type SmtpErrorKind = 'transient' | 'permanent' | 'config';
+
+export interface ClassifiedError {
+  /** transient: retry; permanent: this message will never be accepted; config: retry, but an operator must fix something. */
+  readonly kind: SmtpErrorKind;
+  /** One line for an operator, without the password. */
+  readonly message: string;
+  /** True when no message can get through right now (connection, TLS, auth), not just this one. */
+  readonly connection: boolean;
+}
+
+type MailConfig = Pick<Config, 'source' | 'mail'>;
+
+const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+$/;
+
+/** "Name <a@b>" or "a@b" → "a@b" when valid, else null. */
+function bareAddress(v: string): string | null {
+  const m = /^(?:[^<>]*<([^<>]+)>|([^<>]+))$/.exec(v.trim());
+  const addr = (m?.[1] ?? m?.[2] ?? '').trim();
+  return ADDRESS.test(addr) ? addr : null;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean {
+  const v = (env[name] ?? '').trim().toLowerCase();
+  if (v === '' || v === '0' || v === 'false' || v === 'no' || v === 'off') return false;
+  if (v === '1' || v === 'true' || v === 'yes' || v === 'on') return true;
+  problems.push(`${name}: "${env[name]}" is not a switch; use 1 (on) or 0 (off)`);
+  return false;
+}
+
+function defaultFrom(): string {
+  const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '') || 'localhost';
+  return `logward@${host}`;
+}
+
+/** SMTP_FROM and SMTP_TO (comma-separated), with the problems they have. */
+export function readMailAddressing(env: NodeJS.ProcessEnv, problems: string[] = []): MailAddressing {
+  const fromRaw = (env.SMTP_FROM ?? '').trim();
+  let from = defaultFrom();
+  if (fromRaw !== '') {
+    if (bareAddress(fromRaw) === null) problems.push(`SMTP_FROM: "${fromRaw}" is not a mail address; write name@example.com or "Name <name@example.com>"`);
+    else from = fromRaw;
+  }
+  const to: string[] = [];
+  for (const part of (env.SMTP_TO ?? '').split(',')) {
+    const a = part.trim();
+    if (a === '') continue;
+    if (bareAddress(a) === null) problems.push(`SMTP_TO: "${a}" is not a mail address; list recipients separated by commas, e.g. ops@example.com,oncall@example.com`);
+    else to.push(a);
+  }
+  return { from, to };
+}
+
+/**
+ * Reads SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS, SMTP_FROM, SMTP_TO, SMTP_TLS, SMTP_SSL
+ * and the config's mail.ca_file. settings is null when SMTP_HOST is empty (messages are
+ * then written as .eml files) or when there are problems. Each problem names the
+ * variable and what to do; none contains the password.
+ */
+export function readSmtpSettings(env: NodeJS.ProcessEnv, config: MailConfig): { settings: SmtpSettings | null; problems: string[] } {
+  const problems: string[] = [];
+  const where = config.source ?? '(defaults)';
+  let ca: string | null = null;
+  const caFile = config.mail.caFile;
+  if (caFile !== null) {
+    try {
+      ca = fs.readFileSync(caFile, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+        problems.push(`${where}: mail.ca_file: ${caFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"); give the CA certificate in PEM form`);
+        ca = null;
+      }
+    } catch (err) {
+      problems.push(`${where}: mail.ca_file: cannot read ${caFile} (${describeSystemError(err)}); check the path`);
+    }
+  }
+
+  const host = (env.SMTP_HOST ?? '').trim();
+  if (host !== '' && !(net.isIP(host) !== 0 || /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(host))) {
+    problems.push(/^[^:]+:\d+$/.test(host)
+      ? `SMTP_HOST: "${host}" includes a port; put the host name in SMTP_HOST and the port in SMTP_PORT`
+      : `SMTP_HOST: "${host}" is not a host name or IP address`);
+  }
+  const ssl = flag(env, 'SMTP_SSL', problems);
+  const tls = flag(env, 'SMTP_TLS', problems);
+  const addressing = readMailAddressing(env, problems);
+  const user = (env.SMTP_USER ?? '') === '' ? null : env.SMTP_USER!;
+  const pass = (env.SMTP_PASS ?? '') === '' ? null : env.SMTP_PASS!;
+  if (host === '') return { settings: null, problems };
+  if (ssl && tls) problems.push('SMTP_TLS and SMTP_SSL are both set; set one: SMTP_SSL=1 for implicit TLS (port 465), or SMTP_TLS=1 to require STARTTLS (port 587)');
+  let port = ssl ? 465 : 587;
+  const portRaw = (env.SMTP_PORT ?? '').trim();
+  if (portRaw !== '') {
+    const n = /^\d{1,5}$/.test(portRaw) ? Number(portRaw) : NaN;
+    if (!(n >= 1 && n <= 65535)) problems.push(`SMTP_PORT: "${portRaw}" is not a port number (1-65535)`);
+    else port = n;
+  }
+  if (port === 465 && !ssl) problems.push('SMTP_PORT is 465, the implicit-TLS port, but SMTP_SSL is not set; set SMTP_SSL=1, or use port 587 with SMTP_TLS=1');
+  if (user !== null && pass === null) problems.push('SMTP_USER is set but SMTP_PASS is empty; set both, or neither for a server without authentication');
+  if (user === null && pass !== null) problems.push('SMTP_PASS is set but SMTP_USER is empty; set both, or neither for a server without authentication');
+  if (addressing.to.length === 0 && !problems.some((p) => p.startsWith('SMTP_TO:'))) {
+    problems.push('SMTP_TO is empty; set the recipients (comma-separated) when SMTP_HOST is set');
+  }
+  if (problems.length > 0) return { settings: null, problems };
+  return {
+    settings: {
+      host, port, secure: ssl, requireTLS: tls, user, pass,
+      from: addressing.from, to: addressing.to, ca, caFile,
+      connectionTimeoutMs: config.mail.connectTimeoutMs,
+      greetingTimeoutMs: config.mail.greetingTimeoutMs,
+    },
+    problems,
+  };
+}
+
+export function smtpMode(s: Pick<SmtpSettings, 'secure' | 'requireTLS'>): SmtpMode {
+  return s.secure ? 'TLS' : s.requireTLS ? 'STARTTLS' : 'plain';
+}
+
+export type SmtpTransport = ReturnType<typeof createTransport>;
+
+/** A nodemailer SMTP transport (one connection per message). No file or URL content is ever read. */
+export function createTransport(settings: SmtpSettings) {
+  return nodemailer.createTransport({
+    host: settings.host,
+    port: settings.port,
+    secure: settings.secure,
+    requireTLS: settings.requireTLS,
+    ...(settings.user !== null && settings.pass !== null ? { auth: { user: settings.user, pass: settings.pass } } : {}),
+    tls: { minVersion: 'TLSv1.2', ...(settings.ca !== null ? { ca: settings.ca } : {}) },
+    connectionTimeout: settings.connectionTimeoutMs,
+    greetingTimeout: settings.greetingTimeoutMs,
+    socketTimeout: Math.max(30_000, settings.greetingTimeoutMs * 3),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    logger: false,
+    debug: false,
+  });
+}
+
+/** The nodemailer message for a MailContent. */
+export function toMailOptions(mail: MailContent, addressing: MailAddressing) {
+  return {
+    messageId: `<${mail.messageId}>`,
+    from: addressing.from,
+    ...(addressing.to.length > 0 ? { to: [...addressing.to] } : {}),
+    subject: mail.subject,
+    text: mail.text,
+    ...(mail.html !== undefined ? { html: mail.html } : {}),
+    attachments: (mail.attachments ?? []).map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })),
+    date: new Date(mail.date),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
+
+/**
+ * Writes the message as an RFC 822 file in dir: <YYYYMMDD_HHMMSS>_<safe id>.eml (UTC time
+ * of the message), atomically, never replacing a file (a second one gets _2). Returns the path.
+ */
+export async function writeEml(dir: string, mail: MailContent, addressing: MailAddressing): Promise<string> {
+  const raw = await new MailComposer(toMailOptions(mail, addressing)).compile().build();
+  fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+  const d = new Date(mail.date);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}_${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+  const base = `${stamp}_${safeFileId(mail.messageId)}`;
+  const suffix = publishFilesExclusive([{ name: (s) => path.join(dir, `${base}${s}.eml`), data: raw }], 0o640);
+  return path.join(dir, `${base}${suffix}.eml`);
+}
+
+/** A file-name-safe form of an id (at most 100 characters). */
+export function safeFileId(id: string): string {
+  const s = id.replace(/[^A-Za-z0-9._@-]/g, '_').replace(/^\.+/, '_');
+  return (s === '' ? '_' : s).slice(0, 100);
+}
+
+// --- Secrets and errors ------------------------------------------------------------------
+
+/** Removes the password (plain and as the base64 an AUTH command carries) and AUTH arguments from a text. */
+export function scrubSecret(text: string, secret: { user?: string | null; pass?: string | null } = {}): string {
+  let out = text.replace(/\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2|CRAM-MD5))\s+\S+/gi, '$1 [redacted]');
+  const pass = secret.pass;
+  if (pass !== undefined && pass !== null && pass !== '') {
+    const forms = new Set<string>([pass, Buffer.from(pass).toString('base64'), encodeURIComponent(pass)]);
+    if (secret.user) forms.add(Buffer.from(`\u0000${secret.user}\u0000${pass}`).toString('base64'));
+    for (const f of [...forms].sort((a, b) => b.length - a.length)) out = out.split(f).join('[redacted]');
+    // A password as long as this in base64 without padding (as split by a PLAIN token).
+    const b64 = Buffer.from(pass).toString('base64').replace(/=+$/, '');
+    if (b64.length >= 4) out = out.split(b64).join('[redacted]');
+  }
+  return out;
+}
+
+const CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE', 'CERT_REVOKED', 'HOSTNAME_MISMATCH',
+]);
+
+interface ErrLike {
+  code?: string;
+  message?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  reason?: string;
+  cause?: unknown;
+}
+
+function oneLine(s: string, max = 200): string {
+  const t = s.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+/**
+ * What a failed SMTP delivery means and what to do about it. `settings` (host, port,
+ * user, password, mode) makes the message precise and lets the password be scrubbed from
+ * server or library text.
+ */
+export function classifySmtpError(err: unknown, settings?: Partial<SmtpSettings>): ClassifiedError {
+  const e: ErrLike = err !== null && typeof err === 'object' ? (err as ErrLike) : { message: String(err) };
+  const scrub = (s: string): string => oneLine(scrubSecret(s, { user: settings?.user ?? null, pass: settings?.pass ?? null }));
+  const at = settings?.host !== undefined ? `${settings.host}:${settings.port ?? '?'}` : 'the SMTP server';
+  const msg = scrub(e.message ?? String(err));
+  const reply = e.response !== undefined ? scrub(e.response) : msg;
+  const code = e.code ?? '';
+  const cause = (e.cause !== null && typeof e.cause === 'object' ? (e.cause as ErrLike).code : undefined) ?? '';
+  const rc = typeof e.responseCode === 'number' ? e.responseCode : null;
+  const result = (kind: SmtpErrorKind, message: string, connection: boolean): ClassifiedError => ({ kind, message: scrub(message), connection });
+
+  // Authentication.
+  if (code === 'EAUTH' || rc === 535 || rc === 534 || rc === 538) {
+    return result('config', `SMTP authentication failed at ${at}${settings?.user ? ` for user ${settings.user}` : ''} (${reply}); check SMTP_USER and SMTP_PASS`, true);
+  }
+  if (code === 'ENOAUTH' || rc === 530) {
+    return result('config', `the SMTP server ${at} requires authentication (${reply}); set SMTP_USER and SMTP_PASS`, true);
+  }
+  // TLS.
+  if ((code === 'ETLS' && (rc !== null || /STARTTLS/.test(msg))) || (e.command === 'STARTTLS' && rc !== null)) {
+    return result('config', `the SMTP server ${at} does not offer STARTTLS but SMTP_TLS=1 requires it (${reply}); use SMTP_SSL=1 if the port speaks TLS from the start, or unset SMTP_TLS only on a trusted network`, true);
+  }
+  const certish = CERT_CODES.has(code) || CERT_CODES.has(cause) || /certificate|self[- ]signed|unable to verify|altname|Hostname\/IP does not match/i.test(msg);
+  if (certish) {
+    return result('config', `TLS error with ${at}: the server's certificate is not trusted (${msg}); if it is signed by a private CA, set mail.ca_file to that CA's PEM file; check that SMTP_HOST is a name the certificate covers`, true);
+  }
+  if (code === 'ETLS' || code.startsWith('ERR_SSL') || /wrong version number|ssl3_get_record|packet length too long|unknown protocol|EPROTO|handshake/i.test(`${msg} ${e.reason ?? ''} ${code} ${cause}`)) {
+    return result('config', `TLS handshake with ${at} failed (${e.reason ?? msg}); SMTP_SSL=1 needs a port that speaks TLS from the start (usually 465); for port 587 use SMTP_TLS=1 instead`, true);
+  }
+  // Network.
+  const sys = `${code} ${cause} ${msg}`;
+  if (/ECONNREFUSED/.test(sys)) {
+    return result('transient', `connection refused by ${at}: is the SMTP server running on that port, and does no firewall block it? (check SMTP_HOST and SMTP_PORT)`, true);
+  }
+  if (code === 'EDNS' || /ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(sys)) {
+    const notFound = /ENOTFOUND/.test(sys);
+    return result(notFound ? 'config' : 'transient', `cannot resolve the SMTP host ${settings?.host ?? ''} (DNS: ${notFound ? 'no such host' : msg}); check SMTP_HOST and the host's DNS`, true);
+  }
+  if (code === 'ETIMEDOUT' || /ETIMEDOUT|timed? ?out|Greeting never received/i.test(sys)) {
+    const greeting = /greeting/i.test(msg);
+    return result('transient', greeting
+      ? `no SMTP greeting from ${at} within ${(settings?.greetingTimeoutMs ?? 0) / 1000 || '?'} s: the server is overloaded, or the port speaks TLS from the start (set SMTP_SSL=1 for port 465)`
+      : `timeout talking to ${at} (${msg}): check SMTP_HOST, SMTP_PORT and any firewall between`, true);
+  }
+  if (/ECONNRESET|EPIPE|EHOSTUNREACH|ENETUNREACH|ECONNABORTED/.test(sys) || code === 'ECONNECTION' || code === 'ESOCKET') {
+    return result('transient', `connection to ${at} failed (${msg}); will retry`, true);
+  }
+  // Replies to this message.
+  if (rc !== null && rc >= 400 && rc < 500) {
+    return result('transient', `the SMTP server ${at} deferred the message (${reply}); will retry`, false);
+  }
+  if (rc === 503) return result('transient', `the SMTP server ${at} answered out of sequence (${reply}); will retry`, false);
+  if (rc !== null && rc >= 500) {
+    return result('permanent', `the SMTP server ${at} rejected the message (${reply}); it will not be retried`, false);
+  }
+  if (code === 'EENVELOPE') return result('permanent', `the message's sender or recipients were refused (${msg}); check SMTP_FROM and SMTP_TO`, false);
+  return result('transient', `sending through ${at} failed (${code === '' ? '' : `${code}: `}${msg}); will retry`, false);
+}
