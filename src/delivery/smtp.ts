@@ -269,7 +269,9 @@ export function classifySmtpError(err: unknown, settings?: Partial<SmtpSettings>
   const code = e.code ?? '';
   const cause = (e.cause !== null && typeof e.cause === 'object' ? (e.cause as ErrLike).code : undefined) ?? '';
   const rc = typeof e.responseCode === 'number' ? e.responseCode : null;
-  const result = (kind: SmtpErrorKind, message: string, connection: boolean): ClassifiedError => ({ kind, message: scrub(message), connection });
+  const result = (kind: SmtpErrorKind, message: string, connection: boolean): ClassifiedError => ({
+    kind, message: oneLine(scrubSecret(message, { user: settings?.user ?? null, pass: settings?.pass ?? null }), 1000), connection,
+  });
 
   // Authentication.
   if (code === 'EAUTH' || rc === 535 || rc === 534 || rc === 538) {
