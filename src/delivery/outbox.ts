@@ -219,6 +219,7 @@ export class Outbox implements MessageQueue {
       try {
         const record = this.readPending(entry);
         if (record === null) continue;
+        record.enqueuedAt = Number(record.enqueuedAt) || entry.enqueuedAt;
         let outcome: Outcome;
         try {
           outcome = await this.deliver(record.message);
@@ -230,17 +231,17 @@ export class Outbox implements MessageQueue {
           this.blockedUntil[entry.kind] = 0;
           if (outcome.status === 'sent') {
             result.sent++;
-            this.log.info({ id: entry.id, kind: entry.kind, attempts: record.attempts + 1, via: outcome.via }, `${entry.kind} ${entry.id} delivered via ${outcome.via}`);
+            this.log.info({ id: entry.id, kind: entry.kind, attempts: (Number(record.attempts) || 0) + 1, via: outcome.via }, `${entry.kind} ${entry.id} delivered via ${outcome.via}`);
           } else {
             this.log.debug({ id: entry.id, kind: entry.kind }, `${entry.kind} ${entry.id} dropped: ${outcome.why}`);
           }
         } else if (outcome.kind === 'permanent') {
-          this.writeDead(entry.file, { message: record.message, attempts: record.attempts + 1, error: outcome.message, enqueuedAt: record.enqueuedAt });
+          this.writeDead(entry.file, { message: record.message, attempts: (Number(record.attempts) || 0) + 1, error: outcome.message, enqueuedAt: record.enqueuedAt });
           this.removePending(entry);
           result.dead++;
-          this.log.error({ id: entry.id, kind: entry.kind, attempts: record.attempts + 1, dir: this.deadDir }, `${entry.kind} ${entry.id} not delivered: ${outcome.message}; moved to ${this.deadDir}`);
+          this.log.error({ id: entry.id, kind: entry.kind, attempts: (Number(record.attempts) || 0) + 1, dir: this.deadDir }, `${entry.kind} ${entry.id} not delivered: ${outcome.message}; moved to ${this.deadDir}`);
         } else {
-          const attempts = record.attempts + 1;
+          const attempts = (Number(record.attempts) || 0) + 1;
           const delay = Math.min(this.config.delivery.retryMaxMs, this.config.delivery.retryMinMs * 2 ** Math.min(attempts - 1, 40));
           const nextAttemptAt = this.clock.now() + delay;
           entry.nextAttemptAt = nextAttemptAt;
