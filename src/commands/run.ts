@@ -17,7 +17,12 @@ import { schedule, type Schedule } from '../runtime/schedule.js';
 import { StateStore, type DaemonState } from '../sources/checkpoint.js';
 import { FileTail, type TailBatch, type TailEvent } from '../sources/file-tail.js';
 import { JournalTail, journalKey, type JournalBatch, type JournalEvent, type JournalFilter } from '../sources/journal-tail.js';
-import { IncidentJournal } from '../sinks/incident-journal.js';
+import { IncidentJournal, readJournal, type JournalRecord } from '../sinks/incident-journal.js';
+import { Coverage } from '../digest/coverage.js';
+import { buildDigest, digestMail } from '../digest/digest.js';
+import { AlertDispatcher } from '../delivery/alerts.js';
+import { Outbox } from '../delivery/outbox.js';
+import os from 'node:os';
 import { watchDirs, type DirWatcher } from '../sources/watch.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
@@ -49,6 +54,9 @@ the old one keeps running).
   --state-dir DIR    where checkpoints are kept (default: state.dir, data)
   --once             read what is there now, then stop as on SIGTERM
 `;
+
+/** Delay of the follow-up read after a change event (see Daemon.trail). */
+const TRAIL_MS = 15;
 
 /** Names of rotated files: never followed as sources of their own (they are drained by fingerprint). */
 const ROTATED = /(?:\.\d+|[-.]\d{8}(?:\d{2})?|\.(?:gz|xz|bz2|zst|lz4|old))$/;
@@ -134,9 +142,15 @@ export class Daemon {
   private detector: Detector;
   private collector: ReportCollector;
   private readonly followed = new Map<string, Followed>();
+  private readonly trailing = new Map<Followed, NodeJS.Timeout>();
   private readonly journals = new Map<string, FollowedJournal>();
   private readonly incidents: IncidentJournal;
   private readonly once: boolean;
+  private readonly host = os.hostname();
+  private readonly coverage: Coverage;
+  private readonly outbox: Outbox;
+  private dispatcher: AlertDispatcher;
+  private lastDigest: number | null;
   private specs: SourceSpec[] = [];
   private readonly store: StateStore;
   private state: DaemonState;
@@ -169,6 +183,10 @@ export class Daemon {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${path.dirname(this.store.file)} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
     if (this.incidents.damaged > 0) this.log.warn({ file: this.incidents.file, lines: this.incidents.damaged }, 'The incident journal had damaged lines (a write cut by a crash); they were dropped.');
+    this.coverage = new Coverage(opts.clock.now(), this.state.coverage ?? null);
+    this.lastDigest = this.state.lastDigest ?? null;
+    this.outbox = new Outbox({ dir: path.join(path.dirname(this.store.file), 'outbox'), config, env: process.env, log: this.log, clock: opts.clock });
+    this.dispatcher = new AlertDispatcher(config, this.host, this.outbox, this.log, opts.clock, this.state.rate ?? null);
     this.ruleset = selectRuleSet(config, {}, 'run');
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.detector = this.makeDetector();
@@ -199,12 +217,12 @@ export class Daemon {
       },
     );
     this.timers.push(setInterval(() => this.pollAll(), this.config.run.pollMs));
+    this.timers.push(setInterval(() => this.dispatcher.tick(), 60_000));
+    this.outbox.start();
     this.timers.push(setInterval(() => this.save(), this.config.run.checkpointMs));
     const onError = (err: unknown): void => void this.log.error({ err: describeSystemError(err) }, 'A scheduled task failed.');
     this.schedules.push(schedule(this.config.run.reportCron, this.config.run.timeZone, () => this.flushReport('schedule'), onError));
-    this.schedules.push(schedule(this.config.run.digestCron, this.config.run.timeZone, () => {
-      this.log.info({ since: isoUtc(this.lastFlush) }, 'The daily digest is due.');
-    }, onError));
+    this.schedules.push(schedule(this.config.run.digestCron, this.config.run.timeZone, () => this.sendDigest(), onError));
   }
 
   /** Drains every source, writes the report of what is pending, saves the state. */
@@ -212,6 +230,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    for (const t of this.trailing.values()) clearTimeout(t);
+    this.trailing.clear();
     for (const s of this.schedules) s.stop();
     await this.watcher?.close();
     for (const j of this.journals.values()) await j.tail.stop();
@@ -221,6 +241,10 @@ export class Daemon {
     for (const f of this.followed.values()) f.tail.close();
     this.events?.close();
     this.incidents.close();
+    this.dispatcher.close();
+    // A last delivery attempt for what is due; what fails stays in the outbox.
+    await this.outbox.flush();
+    await this.outbox.stop();
     this.log.info({ reason, alerts: this.alertsFired }, 'logward stopped; positions saved.');
   }
 
@@ -270,15 +294,31 @@ export class Daemon {
           return;
         }
         const alert = alertJson(i);
+        // Out first, journal second: a crash in between re-reads the lines, and the
+        // outbox drops the second copy by id (at least once, never lost).
+        this.dispatcher.alert(i, alert);
         this.journal('opened', i.id, alert);
         this.alertsFired++;
         this.log.warn({ alert }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${i.key}`}`);
       },
+      unmatched: (src, message) => this.coverage.unmatched(src.label, src.label.startsWith('journal') ? 'journal' : 'file', message),
       closed: (i: Incident) => {
         this.collector.closed(i);
-        if (!this.incidents.hasClosed(i.id)) this.journal('closed', i.id, alertJson(i));
+        if (!this.incidents.hasClosed(i.id)) {
+          // The final counts, for the digest; the samples were journaled when it opened.
+          const { samples: _samples, ...final } = alertJson(i);
+          this.journal('closed', i.id, final);
+        }
       },
     });
+  }
+
+  private syncJournal(): void {
+    try {
+      this.incidents.sync();
+    } catch (err) {
+      this.log.error({ file: this.incidents.file, err: describeSystemError(err) }, 'Syncing the incident journal failed; alerts of the last lines may be repeated after a crash.');
+    }
   }
 
   /** Appends to the incident journal; a failure is logged and the alert still goes out. */
@@ -326,6 +366,8 @@ export class Daemon {
     j.src.stats.unparsed += b.malformed;
     j.src.settle();
     this.events?.sync();
+    this.syncJournal();
+    this.coverage.observe(j.src.label, 'journal', j.src.stats, this.opts.clock.now());
     this.dirty = true;
   }
 
@@ -408,6 +450,8 @@ export class Daemon {
     for (const line of b.lines) src.line(line);
     src.settle();
     this.events?.sync();
+    this.syncJournal();
+    this.coverage.observe(src.label, 'file', src.stats, this.opts.clock.now());
     this.dirty = true;
   }
 
@@ -426,6 +470,7 @@ export class Daemon {
     const f = this.followed.get(file);
     if (f !== undefined) {
       this.pollOne(f);
+      this.trail(f);
       return;
     }
     for (const spec of this.specs) {
@@ -456,12 +501,29 @@ export class Daemon {
     }
   }
 
-  private pollOne(f: Followed): void {
+  private pollOne(f: Followed): number {
     try {
-      f.tail.poll();
+      return f.tail.poll();
     } catch (err) {
       this.log.error({ file: f.tail.path, err: describeSystemError(err) }, 'Reading a source failed; it is tried again at the next change or re-check.');
+      return 0;
     }
+  }
+
+  /**
+   * Reads again shortly after a change, and keeps doing so while lines keep coming: the
+   * watcher drops change events within 50 ms of the previous one, so a write in that
+   * gap would otherwise wait for the next write or the slow re-check. Stops as soon as a
+   * read finds nothing (no polling of an idle file).
+   */
+  private trail(f: Followed): void {
+    if (this.trailing.has(f)) return;
+    const t = setTimeout(() => {
+      this.trailing.delete(f);
+      if (this.stopping || this.followed.get(f.tail.path) !== f) return;
+      if (this.pollOne(f) > 0) this.trail(f);
+    }, TRAIL_MS);
+    this.trailing.set(f, t);
   }
 
   private save(): void {
@@ -476,13 +538,43 @@ export class Daemon {
       const cursor = j.tail.position();
       if (cursor !== null) journal[key] = cursor;
     }
-    this.state = { version: this.state.version, files, journal, eventsBytes: this.events?.size ?? null, windows: this.detector.exportState() };
+    this.state = {
+      version: this.state.version, files, journal, eventsBytes: this.events?.size ?? null, windows: this.detector.exportState(),
+      coverage: this.coverage.snapshot(), rate: this.dispatcher.state(), lastDigest: this.lastDigest,
+    };
     try {
       this.store.save(this.state);
       this.dirty = false;
     } catch (err) {
       this.log.error({ file: this.store.file, err: describeSystemError(err) }, 'Saving the reading positions failed; the previous ones stay and are retried.');
     }
+  }
+
+  /** The daily digest: what happened since the last one, sent even when nothing did. */
+  sendDigest(): void {
+    if (!this.config.mail.digest) return;
+    const end = this.opts.clock.now();
+    const start = this.lastDigest ?? end - 86_400_000;
+    for (const f of this.followed.values()) this.coverage.source(f.src.label, 'file');
+    for (const j of this.journals.values()) this.coverage.source(j.src.label, 'journal');
+    let records: JournalRecord[];
+    try {
+      records = readJournal(this.incidents.file);
+    } catch (err) {
+      this.log.error({ file: this.incidents.file, err: describeSystemError(err) }, 'The incident journal cannot be read; the digest lists no incidents.');
+      records = [];
+    }
+    const digest = buildDigest({
+      host: this.host, start, end, timeZone: this.config.run.timeZone, records,
+      coverage: this.coverage.snapshot(), families: ruleFamilies(this.ruleset),
+    });
+    const mail = digestMail(digest);
+    const r = this.outbox.enqueue({ kind: 'mail', id: mail.messageId.split('@')[0]!, created: end, mail });
+    this.log.info({ id: mail.messageId, incidents: digest.incidents.length, queued: r, since: isoUtc(start) }, 'Daily digest queued.');
+    this.coverage.reset(end);
+    this.lastDigest = end;
+    this.dirty = true;
+    this.save();
   }
 
   private flushReport(why: string): void {
@@ -518,4 +610,9 @@ function journalLabel(f: JournalFilter): string {
   if (f.files.length > 0) parts.push(...f.files.map((x) => `file ${x}`));
   if (f.directory !== null) parts.push(`dir ${f.directory}`);
   return parts.length === 0 ? 'journal' : `journal(${parts.join(',')})`;
+}
+
+/** Rule name -> its family, the rule file's name (ssh, web, sudo ...), for the digest's sections. */
+export function ruleFamilies(ruleset: CompiledRuleSet): Map<string, string> {
+  return new Map(ruleset.rules.map((r) => [r.spec.name, path.basename(r.spec.origin).replace(/\.ya?ml$/, '')]));
 }

@@ -202,7 +202,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       caFile: raw.mail.ca_file,
       connectTimeoutMs: raw.mail.connect_timeout_secs * 1000,
       greetingTimeoutMs: raw.mail.greeting_timeout_secs * 1000,
-      outboxDir: raw.mail.outbox_dir,
+      outboxDir: raw.mail.outbox_dir ?? path.join(raw.reports.dir, 'outbox'),
       digest: raw.mail.digest,
       alertMinSeverity: raw.mail.alert_min_severity,
       alertsPerHour: raw.mail.alerts_per_hour,
@@ -218,7 +218,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       retryMinMs: raw.delivery.retry_min_secs * 1000,
       retryMaxMs: raw.delivery.retry_max_secs * 1000,
       maxPending: raw.delivery.max_pending,
-      alertStream: raw.delivery.alert_stream,
+      alertStream: raw.delivery.alert_stream === false ? null : raw.delivery.alert_stream ?? path.join(raw.reports.dir, 'alerts.jsonl'),
     },
   });
 }

@@ -86,11 +86,11 @@ export const configSchema = z.strictObject({
     ca_file: z.string().min(1).nullable().default(null),
     connect_timeout_secs: z.number().positive().max(300).default(10),
     greeting_timeout_secs: z.number().positive().max(300).default(10),
-    outbox_dir: z.string().min(1).default('reports/outbox'),
+    outbox_dir: z.string().min(1).nullable().default(null),
     digest: z.boolean().default(true),
     alert_min_severity: z.enum([...SEVERITIES, 'off']).default('high'),
     alerts_per_hour: nonNegInt.max(10_000).default(10),
-  }).default({ ca_file: null, connect_timeout_secs: 10, greeting_timeout_secs: 10, outbox_dir: 'reports/outbox', digest: true, alert_min_severity: 'high', alerts_per_hour: 10 }),
+  }).default({ ca_file: null, connect_timeout_secs: 10, greeting_timeout_secs: 10, outbox_dir: null, digest: true, alert_min_severity: 'high', alerts_per_hour: 10 }),
   webhook: z.strictObject({
     url: z.url({ protocol: /^https?$/ }).nullable().default(null),
     secret: z.string().nullable().default(null),
@@ -102,8 +102,8 @@ export const configSchema = z.strictObject({
     retry_min_secs: z.number().positive().max(86_400).default(30),
     retry_max_secs: z.number().positive().max(86_400).default(3600),
     max_pending: posInt.max(1_000_000).default(10_000),
-    alert_stream: z.string().min(1).nullable().default('reports/alerts.jsonl'),
-  }).default({ retry_min_secs: 30, retry_max_secs: 3600, max_pending: 10_000, alert_stream: 'reports/alerts.jsonl' }),
+    alert_stream: z.union([z.string().min(1), z.literal(false)]).nullable().default(null),
+  }).default({ retry_min_secs: 30, retry_max_secs: 3600, max_pending: 10_000, alert_stream: null }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

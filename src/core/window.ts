@@ -44,7 +44,10 @@ export interface IncidentListener {
 }
 
 /** Events kept per rule for the values and samples of incidents not yet fired. */
-export const EVENT_RING = 32_768;
+export const EVENT_RING = 16_384;
+/** Keys per rule kept in a checkpoint (the most recent), and the sample text kept per hit. */
+export const PERSIST_KEYS = 20_000;
+const PERSIST_TEXT_CHARS = 300;
 /** Longest window (30 days): time offsets within it fit 32 bits. */
 export const MAX_WINDOW_MS = 30 * 86_400_000;
 const OFFSET_MAX = 0xffff_ffff;
@@ -194,10 +197,14 @@ export class RuleWindow {
    * that straddles a restart still alerts, and an incident already alerted is not opened
    * again. Sample texts are cut to max_sample_chars, as in incidents.
    */
-  exportState(): KeySnapshot[] {
+  exportState(maxKeys = PERSIST_KEYS): KeySnapshot[] {
     const out: KeySnapshot[] = [];
-    const max = this.limits.maxSampleChars;
+    // Checkpoints happen every few seconds: under a flood of keys only the most recent
+    // are kept, and sample texts are short; an attack straddling a restart is recent.
+    const max = Math.min(this.limits.maxSampleChars, PERSIST_TEXT_CHARS);
+    const cut = this.size > maxKeys ? this.newestCut(maxKeys) : -Infinity;
     this.eachKey((key, s) => {
+      if (out.length >= maxKeys || this.newest(s) < cut) return;
       const ii = this.slots.inc(s);
       const inc = ii === NONE ? null : this.incidents[ii]!;
       out.push({
@@ -213,6 +220,17 @@ export class RuleWindow {
       });
     });
     return out;
+  }
+
+  /** The newest-hit time of the n-th most recent key. */
+  private newestCut(n: number): number {
+    const times = new Float64Array(this.size);
+    let i = 0;
+    this.eachKey((_key, s) => {
+      times[i++] = this.newest(s);
+    });
+    times.sort();
+    return times[times.length - n]!;
   }
 
   /** Restores exportState() output (of this rule, from an earlier run). Keys over the cap are dropped. */

@@ -1,5 +1,6 @@
 // The incident journal: every incident the daemon opened (alerted) and closed, one JSON
-// line each, appended and fsynced before the alert goes anywhere else. It is the durable
+// line each, appended as the alert fires and fsynced with its batch of lines, before the
+// reading position that covers it can be saved. It is the durable
 // record of what was alerted: after kill -9 the daemon re-reads the lines after its last
 // checkpoint, the same events give the same incident id, and an id found here is not
 // alerted again. Later deliveries (mail, webhooks, digest) read from it.
@@ -78,10 +79,12 @@ export class IncidentJournal {
     return this.closed.has(id);
   }
 
-  /** Appends one record and makes it durable before returning. */
+  private unsynced = false;
+
+  /** Appends one record; sync() makes it durable (once per batch of lines, not per record). */
   append(rec: JournalRecord): void {
     fs.writeSync(this.fd, `${JSON.stringify(rec)}\n`);
-    fs.fsyncSync(this.fd);
+    this.unsynced = true;
     const set = rec.type === 'opened' ? this.opened : this.closed;
     set.add(rec.id);
     // Bounded for a daemon that runs for years: the oldest ids go first (a Set keeps
@@ -89,7 +92,15 @@ export class IncidentJournal {
     if (set.size > MAX_RECORDS) for (const id of set) { set.delete(id); if (set.size <= KEEP_RECORDS) break; }
   }
 
+  /** Makes every appended record durable: called before the reading position advances. */
+  sync(): void {
+    if (!this.unsynced) return;
+    fs.fsyncSync(this.fd);
+    this.unsynced = false;
+  }
+
   close(): void {
+    this.sync();
     fs.closeSync(this.fd);
   }
 }

@@ -42,7 +42,7 @@ function setup({ mail = {}, delivery = {}, trustCa = false } = {}) {
     state: { dir: path.join(dir, 'state') },
     reports: { dir: path.join(dir, 'reports') },
     mail: { outbox_dir: path.join(dir, 'eml'), connect_timeout_secs: 2, greeting_timeout_secs: 2, ...(trustCa ? { ca_file: path.join(dir, 'ca.pem') } : {}), ...mail },
-    delivery: { retry_min_secs: 0.05, retry_max_secs: 0.4, alert_stream: null, ...delivery },
+    delivery: { retry_min_secs: 0.05, retry_max_secs: 0.4, alert_stream: false, ...delivery },
   };
   const file = path.join(dir, 'logward.yaml');
   fs.writeFileSync(file, JSON.stringify(cfg, null, 2));

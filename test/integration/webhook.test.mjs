@@ -63,7 +63,7 @@ function setup(webhook) {
     rules: { files: [path.join(ROOT, 'config', 'rules', '*.yaml')] },
     mail: { outbox_dir: path.join(dir, 'eml') },
     webhook: { timeout_secs: 2, ...webhook },
-    delivery: { retry_min_secs: 0.05, retry_max_secs: 0.4, alert_stream: null },
+    delivery: { retry_min_secs: 0.05, retry_max_secs: 0.4, alert_stream: false },
   }));
   const lines = [];
   const log = createLogger({ level: 'debug', destination: { write: (s) => { lines.push(s); } } });

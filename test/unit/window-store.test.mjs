@@ -122,4 +122,12 @@ describe('rule windows with a million keys in mind', () => {
     assert.equal(reopened[0].id, incidentId('r', '192.0.2.1', 1000), 'the id is the one the first run would have given');
     assert.equal(opened.length, 1);
   });
+
+  test('keeps only the most recent keys in a checkpoint under a flood of keys', () => {
+    const w = new RuleWindow({ spec: spec(5), index: 0 }, limits, { opened() {}, closed() {} });
+    for (let i = 0; i < 50; i++) w.add(`10.1.0.${i}`, ev(`10.1.0.${i}`, 1000 + i * 10, null));
+    const snap = w.exportState(3);
+    assert.deepEqual(snap.map((k) => k.key).sort(), ['10.1.0.47', '10.1.0.48', '10.1.0.49']);
+    assert.equal(w.exportState().length, 50);
+  });
 });
