@@ -9,6 +9,7 @@ import { validateCommand, VALIDATE_HELP } from './commands/validate.js';
 import { testRulesCommand, TEST_RULES_HELP } from './commands/test-rules.js';
 import { runCommand, RUN_HELP } from './commands/run.js';
 import { mailCommand, MAIL_HELP } from './commands/mail.js';
+import { digestCommand, DIGEST_HELP } from './commands/digest.js';
 import { AppError, EXIT } from './util/errors.js';
 import { systemClock } from './util/clock.js';
 import { version } from './util/version.js';
@@ -20,6 +21,7 @@ Commands:
   scan [FILE...]        analyse log files once and write reports (the prototype's job)
   validate              check the configuration and rule files
   test-rules LOG...     show what each rule matches on each line; check "# expect:" annotations
+  digest                print the daily digest now (--send: send it)
   mail test             send a test message through the configured SMTP server
   help [COMMAND]        show help
   --version             print the version
@@ -27,7 +29,7 @@ Commands:
 Run \`logward <command> --help\` for a command's options.
 `;
 
-const HELPS: Record<string, string> = { run: RUN_HELP, scan: SCAN_HELP, validate: VALIDATE_HELP, 'test-rules': TEST_RULES_HELP, mail: MAIL_HELP };
+const HELPS: Record<string, string> = { run: RUN_HELP, scan: SCAN_HELP, validate: VALIDATE_HELP, 'test-rules': TEST_RULES_HELP, mail: MAIL_HELP, digest: DIGEST_HELP };
 
 async function main(argv: string[]): Promise<number> {
   const stdout = (s: string): void => void process.stdout.write(s);
@@ -55,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': return validateCommand(rest, { stdout });
     case 'test-rules': return testRulesCommand(rest, { stdout, clock: systemClock });
     case 'mail': return mailCommand(rest, { stdout, clock: systemClock });
+    case 'digest': return digestCommand(rest, { stdout, clock: systemClock });
     default:
       throw new AppError('USAGE', `unknown command "${command}"; run \`logward help\` for the list`);
   }

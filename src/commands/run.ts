@@ -2,8 +2,9 @@
 // command line) through rotation, feeds every line to the same detection core as `scan`,
 // prints alerts as they fire, appends events, writes reports on a schedule and keeps
 // checkpoints so a restart, even after kill -9, continues where reading stopped.
-// Order per batch: lines -> detector -> events fsynced -> position advanced in memory;
-// the state file is saved on a timer and at shutdown, never ahead of the events file.
+// Order: lines -> detector -> events and incident journal appended -> position advanced
+// in memory; the state file is saved on a timer and at shutdown, each time after the
+// events file and the journal were fsynced, so it is never ahead of them.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { FileTail, type TailBatch, type TailEvent } from '../sources/file-tail.j
 import { JournalTail, journalKey, type JournalBatch, type JournalEvent, type JournalFilter } from '../sources/journal-tail.js';
 import { IncidentJournal, readJournal, type JournalRecord } from '../sinks/incident-journal.js';
 import { Coverage } from '../digest/coverage.js';
-import { buildDigest, digestMail } from '../digest/digest.js';
+import { buildDigest, digestMail, ruleFamilies } from '../digest/digest.js';
 import { AlertDispatcher } from '../delivery/alerts.js';
 import { Outbox } from '../delivery/outbox.js';
 import os from 'node:os';
@@ -365,8 +366,7 @@ export class Daemon {
     for (const line of b.lines) j.src.line(line);
     j.src.stats.unparsed += b.malformed;
     j.src.settle();
-    this.events?.sync();
-    this.syncJournal();
+    this.events?.write();
     this.coverage.observe(j.src.label, 'journal', j.src.stats, this.opts.clock.now());
     this.dirty = true;
   }
@@ -449,8 +449,7 @@ export class Daemon {
     if (src.nextLine !== b.firstLine) src.setNextLine(b.firstLine);
     for (const line of b.lines) src.line(line);
     src.settle();
-    this.events?.sync();
-    this.syncJournal();
+    this.events?.write();
     this.coverage.observe(src.label, 'file', src.stats, this.opts.clock.now());
     this.dirty = true;
   }
@@ -526,7 +525,19 @@ export class Daemon {
     this.trailing.set(f, t);
   }
 
+  /**
+   * Makes the events file and the incident journal durable. Positions only reach the
+   * state file through save(), which calls this first: a checkpoint never covers a line
+   * whose event or alert is not on disk, with one fsync per checkpoint instead of one per
+   * batch of lines.
+   */
+  private syncOutputs(): void {
+    this.events?.sync();
+    this.syncJournal();
+  }
+
   private save(): void {
+    this.syncOutputs();
     if (!this.dirty && fs.existsSync(this.store.file)) return;
     const files: DaemonState['files'] = { ...this.state.files };
     for (const [file, f] of this.followed) {
@@ -612,7 +623,3 @@ function journalLabel(f: JournalFilter): string {
   return parts.length === 0 ? 'journal' : `journal(${parts.join(',')})`;
 }
 
-/** Rule name -> its family, the rule file's name (ssh, web, sudo ...), for the digest's sections. */
-export function ruleFamilies(ruleset: CompiledRuleSet): Map<string, string> {
-  return new Map(ruleset.rules.map((r) => [r.spec.name, path.basename(r.spec.origin).replace(/\.ya?ml$/, '')]));
-}

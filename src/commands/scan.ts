@@ -2,7 +2,15 @@
 // as the daemon. Reads every input once (oldest first), writes the report files and an
 // optional JSON Lines event stream, and prints the alerts.
 
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import type { CompiledRuleSet } from '../core/rules.js';
+import { buildDigest, digestMail, ruleFamilies, safeId } from '../digest/digest.js';
+import type { CoverageSnapshot } from '../digest/coverage.js';
+import { sendMailNow } from '../delivery/send-now.js';
+import type { MailContent } from '../delivery/types.js';
+import type { JournalRecord } from '../sinks/incident-journal.js';
 import { Detector } from '../core/detector.js';
 import { detectFormat } from '../core/parse/index.js';
 import { FormatChain, ParseContext } from '../core/parse/index.js';
@@ -31,6 +39,8 @@ export const SCAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'year', kind: 'string' },
   { name: 'timezone', kind: 'string' },
   { name: 'quiet', kind: 'boolean' },
+  { name: 'email', kind: 'boolean' },
+  { name: 'state-dir', kind: 'string' },
 ];
 
 export const SCAN_HELP = `usage: logward scan [options] [FILE...]
@@ -51,6 +61,9 @@ Files are read oldest first (by their first timestamp), whatever the order given
   --year YYYY            year of syslog stamps that carry none (default: from file mtime)
   --timezone TZ          zone of stamps without offset (default: input.timezone)
   --quiet                print nothing but errors
+  --email                mail the summary afterwards (SMTP_* from .env; without SMTP_HOST as an
+                         .eml file in mail.outbox_dir), through the outbox of --state-dir
+  --state-dir DIR        where the outbox is kept (default: state.dir)
 `;
 
 export interface ScanIO {
@@ -116,6 +129,14 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
     io.stdout(`${JSON.stringify(jsonSummary(base, formats, collector, incidents))}\n`);
   } else if (v.quiet !== true) {
     io.stdout(humanSummary(base, collector, incidents, timeZone));
+  }
+  if (v.email === true) {
+    // The prototype mailed its summary after every run, even when nothing was found.
+    const mail = scanMail(collector, incidents, ruleset, now, timeZone, path.basename(base));
+    // With --out, .eml files go beside the reports unless mail.outbox_dir says otherwise.
+    const mailConfig = config.mail.outboxDir === path.join(config.reports.dir, 'outbox') ? { ...config, mail: { ...config.mail, outboxDir: path.join(outDir, 'outbox') } } : config;
+    const r = await sendMailNow(mailConfig, (v['state-dir'] as string | undefined) ?? config.state.dir, mail.messageId.split('@')[0]!, mail, io.clock);
+    if (v.quiet !== true) (v.json === true ? process.stderr.write.bind(process.stderr) : io.stdout)(`mail: ${r.line}\n`);
   }
   return 0;
 }
@@ -186,3 +207,28 @@ export function printable(s: string): string {
 }
 
 
+
+/** The scan's summary as a mail: the digest's layout over the scanned logs. */
+function scanMail(c: ReportCollector, incidents: readonly Incident[], ruleset: CompiledRuleSet, now: number, timeZone: string, reportName: string): MailContent {
+  const at = new Date(now).toISOString();
+  const records: JournalRecord[] = incidents.map((i) => ({ ...alertJson(i), type: 'opened', at, id: i.id }));
+  const sources: CoverageSnapshot['sources'] = {};
+  const firsts: number[] = [];
+  const lasts: number[] = [];
+  for (const s of c.sources) {
+    sources[s.file] = {
+      kind: 'file', lines: s.stats.lines, notParsed: s.stats.unparsed, unmatched: Math.max(0, s.stats.parsed - s.stats.matchedLines),
+      events: s.stats.events, lastGrowth: now, shapes: {}, otherShapes: 0,
+    };
+    if (s.stats.firstTime !== null) firsts.push(s.stats.firstTime);
+    if (s.stats.lastTime !== null) lasts.push(s.stats.lastTime);
+  }
+  const start = firsts.length === 0 ? now : Math.min(...firsts);
+  const end = lasts.length === 0 ? now : Math.max(...lasts) + 1;
+  const d = buildDigest({
+    kind: 'scan', host: os.hostname(), start, end, timeZone, records: records.map((r) => ({ ...r, at: new Date(start).toISOString() })),
+    coverage: { since: start, sources }, families: ruleFamilies(ruleset), staleMs: Infinity,
+  });
+  const mail = digestMail(d);
+  return { ...mail, messageId: `scan-${reportName}.${safeId(d.host)}@logward`, date: now, attachments: mail.attachments?.map((a) => ({ ...a, filename: `logward-scan-${reportName}.csv` })) };
+}

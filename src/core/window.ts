@@ -44,7 +44,7 @@ export interface IncidentListener {
 }
 
 /** Events kept per rule for the values and samples of incidents not yet fired. */
-export const EVENT_RING = 16_384;
+export const EVENT_RING = 1024;
 /** Keys per rule kept in a checkpoint (the most recent), and the sample text kept per hit. */
 export const PERSIST_KEYS = 20_000;
 const PERSIST_TEXT_CHARS = 300;

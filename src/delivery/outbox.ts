@@ -120,6 +120,22 @@ export class Outbox implements MessageQueue {
     return this.pending.size;
   }
 
+  /** Where a message is now, and why it is still pending (for commands that send one now). */
+  status(id: string): { state: 'pending' | 'sent' | 'dead' | 'unknown'; lastError: string | null } {
+    if (this.sentIds.has(id)) return { state: 'sent', lastError: null };
+    const entry = this.pending.get(id);
+    if (entry !== undefined) {
+      try {
+        const rec = JSON.parse(fs.readFileSync(path.join(this.pendingDir, entry.file), 'utf8')) as PendingRecord;
+        return { state: 'pending', lastError: rec.lastError };
+      } catch {
+        return { state: 'pending', lastError: null };
+      }
+    }
+    if (fs.existsSync(path.join(this.deadDir, fileName(id)))) return { state: 'dead', lastError: null };
+    return { state: 'unknown', lastError: null };
+  }
+
   /** Persists the message (fsynced) before returning. Idempotent by id. */
   enqueue(msg: OutboxMessage): EnqueueResult {
     if (typeof msg?.id !== 'string' || msg.id === '' || (msg.kind !== 'mail' && msg.kind !== 'webhook')) {

@@ -3,6 +3,7 @@
 // rule family; unlike Logwatch it knows the alert history, so it tells new offenders from
 // repeat ones. Built from the incident journal and the coverage counters; pure (no IO).
 
+import type { CompiledRuleSet } from '../core/rules.js';
 import { SEVERITIES, type Severity } from '../core/types.js';
 import { toCsv } from '../sinks/csv.js';
 import type { JournalRecord } from '../sinks/incident-journal.js';
@@ -25,6 +26,8 @@ export interface DigestInput {
   origin?: (ip: string) => string | null;
   /** A source that brought no line for this long is flagged as stopped growing. */
   staleMs?: number;
+  /** 'scan': the summary `logward scan --email` sends (the period is the logs' time range). */
+  kind?: 'daily' | 'scan';
 }
 
 /** One incident as the digest shows it: its last journal record (closed, else opened). */
@@ -55,6 +58,7 @@ export interface Offender {
 }
 
 export interface DigestModel {
+  kind: 'daily' | 'scan';
   host: string;
   start: number;
   end: number;
@@ -100,7 +104,7 @@ export function buildDigest(input: DigestInput): DigestModel {
   const coverage = Object.entries(input.coverage?.sources ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([label, s]) => ({
     ...s, label, stale: s.lastGrowth === null || end - s.lastGrowth > staleMs,
   }));
-  return { host: input.host, start, end, timeZone: input.timeZone, incidents, families, offenders, coverage };
+  return { kind: input.kind ?? 'daily', host: input.host, start, end, timeZone: input.timeZone, incidents, families, offenders, coverage };
 }
 
 function toIncident(r: JournalRecord): DigestIncident {
@@ -128,7 +132,8 @@ function offendersOf(incidents: readonly DigestIncident[], firstSeen: ReadonlyMa
       o.incidents++;
       // An incident's count covers all its addresses; per address it is an upper bound.
       o.events += i.ips.length === 1 ? i.count : 0;
-      for (const u of i.users) if (!o.users.includes(u) && o.users.length < 10) o.users.push(u);
+      // Users too: a host-wide incident's users cannot be told apart by address.
+      if (i.ips.length === 1) for (const u of i.users) if (!o.users.includes(u) && o.users.length < 10) o.users.push(u);
       if (!o.rules.includes(i.rule)) o.rules.push(i.rule);
     }
   }
@@ -139,6 +144,10 @@ const SEV_ORDER = [...SEVERITIES].reverse();
 
 export function digestSubject(d: DigestModel): string {
   const n = d.incidents.length;
+  if (d.kind === 'scan') {
+    const files = d.coverage.length;
+    return oneLine(`[logward] ${d.host}: scan of ${files} file${files === 1 ? '' : 's'} found ${n === 0 ? 'no alerts' : `${n} alert${n === 1 ? '' : 's'}`}`);
+  }
   const hours = Math.round((d.end - d.start) / 3_600_000);
   if (n === 0) return oneLine(`[logward] ${d.host}: no alerts in the last ${hours} h`);
   const worst = SEV_ORDER.find((s) => d.incidents.some((i) => i.severity === s))!;
@@ -149,11 +158,16 @@ export function digestText(d: DigestModel): string {
   const out: string[] = [];
   const z = d.timeZone;
   const hours = Math.round((d.end - d.start) / 3_600_000);
-  out.push(`logward daily digest for ${oneLine(d.host)}`);
-  out.push(`Period: ${zonedStamp(d.start, z)} to ${zonedStamp(d.end, z)} (${z}), ${hours} h`);
+  if (d.kind === 'scan') {
+    out.push(`logward scan report for ${oneLine(d.host)}`);
+    out.push(`Log time range: ${zonedStamp(d.start, z)} to ${zonedStamp(d.end, z)} (${z})`);
+  } else {
+    out.push(`logward daily digest for ${oneLine(d.host)}`);
+    out.push(`Period: ${zonedStamp(d.start, z)} to ${zonedStamp(d.end, z)} (${z}), ${hours} h`);
+  }
   out.push('');
   if (d.incidents.length === 0) {
-    out.push(`No alerts in the last ${hours} h.`);
+    out.push(d.kind === 'scan' ? 'No alerts in the scanned logs.' : `No alerts in the last ${hours} h.`);
   } else {
     const bySev = SEV_ORDER.map((s) => [s, d.incidents.filter((i) => i.severity === s).length] as const).filter(([, c]) => c > 0);
     const fresh = d.offenders.filter((o) => o.seenBefore === null).length;
@@ -178,7 +192,7 @@ export function digestText(d: DigestModel): string {
     out.push(`  ${oneLine(c.label)} (${c.kind}): ${c.lines} lines, ${c.notParsed} not parsed, ${c.unmatched} matched no rule, ${c.events} events${c.stale ? `; STOPPED GROWING (last line ${c.lastGrowth === null ? 'never' : zonedStamp(c.lastGrowth, z)})` : ''}`);
     for (const [shape, n] of topShapes(c)) out.push(`      ~${n}  ${oneLine(shape)}`);
   }
-  out.push('', `The day's incidents are attached as CSV. logward ${d.incidents.length === 0 ? 'is running and found nothing to report' : 'keeps every alert in its incident journal'}.`);
+  out.push('', `The ${d.kind === 'scan' ? "scan's" : "day's"} incidents are attached as CSV. logward ${d.incidents.length === 0 ? 'is running and found nothing to report' : 'keeps every alert in its incident journal'}.`);
   return `${out.join('\n')}\n`;
 }
 
@@ -189,10 +203,10 @@ export function digestHtml(d: DigestModel): string {
   const h: string[] = [];
   h.push('<!doctype html><html><head><meta charset="utf-8"><title>', e(digestSubject(d)), '</title></head>');
   h.push('<body style="font-family:system-ui,sans-serif;font-size:14px;color:#222">');
-  h.push(`<h2>logward daily digest for ${e(d.host)}</h2>`);
-  h.push(`<p>Period: <b>${e(zonedStamp(d.start, z))}</b> to <b>${e(zonedStamp(d.end, z))}</b> (${e(z)}), ${hours} h</p>`);
+  h.push(`<h2>logward ${d.kind === 'scan' ? 'scan report' : 'daily digest'} for ${e(d.host)}</h2>`);
+  h.push(`<p>${d.kind === 'scan' ? 'Log time range' : 'Period'}: <b>${e(zonedStamp(d.start, z))}</b> to <b>${e(zonedStamp(d.end, z))}</b> (${e(z)})${d.kind === 'scan' ? '' : `, ${hours} h`}</p>`);
   if (d.incidents.length === 0) {
-    h.push(`<p><b>No alerts in the last ${hours} h.</b></p>`);
+    h.push(`<p><b>${d.kind === 'scan' ? 'No alerts in the scanned logs.' : `No alerts in the last ${hours} h.`}</b></p>`);
   } else {
     for (const f of d.families) {
       h.push(`<h3>${e(f.family)}</h3><table border="1" cellpadding="4" cellspacing="0"><tr><th>rule</th><th>incidents</th></tr>`);
@@ -275,4 +289,9 @@ function pad(s: string, n: number): string {
 
 export function safeId(s: string): string {
   return s.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 64) || 'host';
+}
+
+/** Rule name -> its family, the rule file's name (ssh, web, sudo ...), for the digest's sections. */
+export function ruleFamilies(ruleset: CompiledRuleSet): Map<string, string> {
+  return new Map(ruleset.rules.map((r) => [r.spec.name, r.spec.origin.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '')]));
 }

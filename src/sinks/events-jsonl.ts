@@ -116,14 +116,24 @@ export class EventsAppender {
     this.parts.push(eventLine(ev));
   }
 
-  /** Writes and fsyncs what was added since the last call. */
-  sync(): void {
+  private unsynced = false;
+
+  /** Writes what was added (one write per batch of lines; memory stays bounded). */
+  write(): void {
     if (this.parts.length === 0) return;
     const data = Buffer.from(`${this.parts.join('\n')}\n`, 'utf8');
     this.parts = [];
     fs.writeSync(this.fd, data);
-    fs.fsyncSync(this.fd);
     this.bytes += data.length;
+    this.unsynced = true;
+  }
+
+  /** Writes and fsyncs everything added so far (before a checkpoint covers it). */
+  sync(): void {
+    this.write();
+    if (!this.unsynced) return;
+    fs.fsyncSync(this.fd);
+    this.unsynced = false;
   }
 
   close(): void {

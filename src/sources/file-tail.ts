@@ -46,7 +46,7 @@ export interface FileTailOptions {
 
 const READ_SIZE = 64 * 1024;
 /** Lines handed over per batch (bounds memory while catching up a backlog). */
-const BATCH_LINES = 16_384;
+const BATCH_LINES = 1024;
 
 interface OpenFile {
   fd: number;
