@@ -58,6 +58,8 @@ the old one keeps running).
 
 /** Delay of the follow-up read after a change event (see Daemon.trail). */
 const TRAIL_MS = 15;
+/** chokidar drops a file's change events for this long after one it emitted (plus slack). */
+const WATCH_THROTTLE_MS = 60;
 
 /** Names of rotated files: never followed as sources of their own (they are drained by fingerprint). */
 const ROTATED = /(?:\.\d+|[-.]\d{8}(?:\d{2})?|\.(?:gz|xz|bz2|zst|lz4|old))$/;
@@ -144,6 +146,7 @@ export class Daemon {
   private collector: ReportCollector;
   private readonly followed = new Map<string, Followed>();
   private readonly trailing = new Map<Followed, NodeJS.Timeout>();
+  private readonly lastChange = new Map<Followed, number>();
   private readonly journals = new Map<string, FollowedJournal>();
   private readonly incidents: IncidentJournal;
   private readonly once: boolean;
@@ -271,6 +274,7 @@ export class Daemon {
     this.detector.importState(windows);
     for (const f of this.followed.values()) f.tail.close();
     this.followed.clear();
+    this.lastChange.clear();
     for (const j of this.journals.values()) void j.tail.stop();
     this.journals.clear();
     this.specs = this.resolveSources();
@@ -295,12 +299,15 @@ export class Daemon {
           return;
         }
         const alert = alertJson(i);
+        const body = JSON.stringify(alert); // once, for the stream and the journal
         // Out first, journal second: a crash in between re-reads the lines, and the
         // outbox drops the second copy by id (at least once, never lost).
-        this.dispatcher.alert(i, alert);
-        this.journal('opened', i.id, alert);
+        this.dispatcher.alert(i, alert, body);
+        this.journal('opened', i.id, body);
         this.alertsFired++;
-        this.log.warn({ alert }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${i.key}`}`);
+        // The log line carries the alert without its samples (the journal and the stream have them).
+        const { samples: _s, ...brief } = alert;
+        this.log.warn({ alert: brief }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${i.key}`}`);
       },
       unmatched: (src, message) => this.coverage.unmatched(src.label, src.label.startsWith('journal') ? 'journal' : 'file', message),
       closed: (i: Incident) => {
@@ -308,7 +315,7 @@ export class Daemon {
         if (!this.incidents.hasClosed(i.id)) {
           // The final counts, for the digest; the samples were journaled when it opened.
           const { samples: _samples, ...final } = alertJson(i);
-          this.journal('closed', i.id, final);
+          this.journal('closed', i.id, JSON.stringify(final));
         }
       },
     });
@@ -323,9 +330,9 @@ export class Daemon {
   }
 
   /** Appends to the incident journal; a failure is logged and the alert still goes out. */
-  private journal(type: 'opened' | 'closed', id: string, alert: ReturnType<typeof alertJson>): void {
+  private journal(type: 'opened' | 'closed', id: string, alertBody: string): void {
     try {
-      this.incidents.append({ ...alert, type, at: new Date(this.opts.clock.now()).toISOString(), id });
+      this.incidents.appendJson(type, id, new Date(this.opts.clock.now()).toISOString(), alertBody);
     } catch (err) {
       this.log.error({ file: this.incidents.file, err: describeSystemError(err) }, 'Writing the incident journal failed; this alert may be repeated after a crash.');
     }
@@ -469,6 +476,7 @@ export class Daemon {
     const f = this.followed.get(file);
     if (f !== undefined) {
       this.pollOne(f);
+      this.lastChange.set(f, Date.now());
       this.trail(f);
       return;
     }
@@ -512,15 +520,17 @@ export class Daemon {
   /**
    * Reads again shortly after a change, and keeps doing so while lines keep coming: the
    * watcher drops change events within 50 ms of the previous one, so a write in that
-   * gap would otherwise wait for the next write or the slow re-check. Stops as soon as a
-   * read finds nothing (no polling of an idle file).
+   * gap would otherwise wait for the next write or the slow re-check. Stops once a read
+   * finds nothing and that throttle window has passed (no polling of an idle file).
    */
   private trail(f: Followed): void {
     if (this.trailing.has(f)) return;
     const t = setTimeout(() => {
       this.trailing.delete(f);
       if (this.stopping || this.followed.get(f.tail.path) !== f) return;
-      if (this.pollOne(f) > 0) this.trail(f);
+      const read = this.pollOne(f);
+      if (read > 0 || Date.now() - (this.lastChange.get(f) ?? 0) < WATCH_THROTTLE_MS) this.trail(f);
+      else this.lastChange.delete(f);
     }, TRAIL_MS);
     this.trailing.set(f, t);
   }
@@ -533,6 +543,11 @@ export class Daemon {
    */
   private syncOutputs(): void {
     this.events?.sync();
+    try {
+      this.dispatcher.sync();
+    } catch (err) {
+      this.log.error({ err: describeSystemError(err) }, 'Syncing the alert stream failed.');
+    }
     this.syncJournal();
   }
 

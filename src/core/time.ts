@@ -116,20 +116,18 @@ export function inferYear(mo: number, d: number, h: number, mi: number, s: numbe
   return ctxYearRef;
 }
 
-let isoSec = NaN;
-let isoStr = '';
+const isoCache = new Map<number, string>();
 
 /** ISO-8601 UTC with seconds (milliseconds only when present), as reports print it. */
 export function isoUtc(ms: number): string {
-  // Events arrive in time order, so the last second's text is reused most of the time.
-  if (ms % 1000 === 0) {
-    const sec = ms / 1000;
-    if (sec === isoSec) return isoStr;
-    isoSec = sec;
-    isoStr = new Date(ms).toISOString().replace('.000Z', 'Z');
-    return isoStr;
-  }
-  return new Date(ms).toISOString();
+  // The same few instants are printed many times (an incident's first, last and samples).
+  let s = isoCache.get(ms);
+  if (s !== undefined) return s;
+  s = new Date(ms).toISOString();
+  if (ms % 1000 === 0) s = s.replace('.000Z', 'Z');
+  if (isoCache.size >= 4096) isoCache.clear();
+  isoCache.set(ms, s);
+  return s;
 }
 
 /** Year (UTC) of an instant, for year inference. */

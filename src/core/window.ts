@@ -464,18 +464,8 @@ export interface KeySnapshot {
   incident: IncidentSnapshot | null;
 }
 
-export interface IncidentSnapshot {
-  id: string;
-  first: number;
-  last: number;
-  firedAt: number;
-  count: number;
-  ips: string[];
-  users: string[];
-  hosts: string[];
-  truncated: boolean;
-  samples: Incident['samples'];
-}
+/** An open incident as a checkpoint keeps it. */
+export type IncidentSnapshot = Pick<Incident, 'id' | 'first' | 'last' | 'firedAt' | 'count' | 'ips' | 'users' | 'hosts' | 'truncated' | 'samples'>;
 
 /** Adds v unless null; returns true when v was new but the set was full. */
 function addCapped(set: Set<string>, v: string | null, cap: number): boolean {

@@ -44,6 +44,7 @@ export function atLeast(s: Severity, min: Severity): boolean {
 export class AlertDispatcher {
   private rate: RateState;
   private readonly streamFd: number | null = null;
+  private streamUnsynced = false;
 
   constructor(
     private readonly config: Config,
@@ -65,13 +66,13 @@ export class AlertDispatcher {
     }
   }
 
-  /** One newly alerted incident. */
-  alert(i: Incident, alert: Record<string, unknown>): void {
+  /** One newly alerted incident; `body` is JSON.stringify(alert), when the caller has it. */
+  alert(i: Incident, alert: Record<string, unknown>, body = JSON.stringify(alert)): void {
     const now = this.clock.now();
     if (this.streamFd !== null) {
       try {
-        fs.writeSync(this.streamFd, `${JSON.stringify({ ...alert, host: this.host, alerted_at: new Date(now).toISOString() })}\n`);
-        fs.fsyncSync(this.streamFd);
+        fs.writeSync(this.streamFd, `${body.slice(0, -1)},"host":${JSON.stringify(this.host)},"alerted_at":"${new Date(now).toISOString()}"}\n`);
+        this.streamUnsynced = true;
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'Appending to the alert stream failed.');
       }
@@ -113,8 +114,17 @@ export class AlertDispatcher {
     return { sent: [...this.rate.sent], folded: [...this.rate.folded], foldedMore: this.rate.foldedMore };
   }
 
+  /** Makes the alert stream durable; the daemon calls it before each checkpoint. */
+  sync(): void {
+    if (this.streamFd === null || !this.streamUnsynced) return;
+    fs.fsyncSync(this.streamFd);
+    this.streamUnsynced = false;
+  }
+
   close(): void {
-    if (this.streamFd !== null) fs.closeSync(this.streamFd);
+    if (this.streamFd === null) return;
+    this.sync();
+    fs.closeSync(this.streamFd);
   }
 
   private expire(now: number): void {

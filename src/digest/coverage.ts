@@ -43,6 +43,8 @@ export class Coverage {
   private snap: CoverageSnapshot;
   /** Last absolute counts seen per source (counters restart when a reader is rebuilt). */
   private readonly prev = new Map<string, ReaderCounts>();
+  /** Shapes per source, so a new shape does not count the object's keys. */
+  private readonly shapeCounts = new Map<string, number>();
 
   constructor(since: number, restored: CoverageSnapshot | null = null) {
     this.snap = restored ?? { since, sources: {} };
@@ -74,9 +76,17 @@ export class Coverage {
   unmatched(label: string, kind: 'file' | 'journal', message: string): void {
     const s = this.source(label, kind);
     const shape = shapeOf(message);
-    if (s.shapes[shape] !== undefined) s.shapes[shape] += SHAPE_SAMPLE;
-    else if (Object.keys(s.shapes).length < MAX_SHAPES) s.shapes[shape] = SHAPE_SAMPLE;
-    else s.otherShapes += SHAPE_SAMPLE;
+    if (s.shapes[shape] !== undefined) {
+      s.shapes[shape] += SHAPE_SAMPLE;
+      return;
+    }
+    const n = this.shapeCounts.get(label) ?? Object.keys(s.shapes).length;
+    if (n < MAX_SHAPES) {
+      s.shapes[shape] = SHAPE_SAMPLE;
+      this.shapeCounts.set(label, n + 1);
+    } else {
+      s.otherShapes += SHAPE_SAMPLE;
+    }
   }
 
   /** Makes sure a source is listed (a source that read nothing is news in a digest). */
@@ -100,6 +110,7 @@ export class Coverage {
       sources[label] = { kind: s.kind, lines: 0, notParsed: 0, unmatched: 0, events: 0, lastGrowth: s.lastGrowth, shapes: {}, otherShapes: 0 };
     }
     this.snap = { since: wallMs, sources };
+    this.shapeCounts.clear();
   }
 }
 

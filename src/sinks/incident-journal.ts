@@ -83,13 +83,25 @@ export class IncidentJournal {
 
   /** Appends one record; sync() makes it durable (once per batch of lines, not per record). */
   append(rec: JournalRecord): void {
-    fs.writeSync(this.fd, `${JSON.stringify(rec)}\n`);
+    this.write(`${JSON.stringify(rec)}\n`, rec.type, rec.id);
+  }
+
+  private write(line: string, type: JournalRecord['type'], id: string): void {
+    fs.writeSync(this.fd, line);
     this.unsynced = true;
-    const set = rec.type === 'opened' ? this.opened : this.closed;
-    set.add(rec.id);
+    const set = type === 'opened' ? this.opened : this.closed;
+    set.add(id);
     // Bounded for a daemon that runs for years: the oldest ids go first (a Set keeps
     // insertion order); an incident that old is never re-read after a crash.
     if (set.size > MAX_RECORDS) for (const id of set) { set.delete(id); if (set.size <= KEEP_RECORDS) break; }
+  }
+
+  /**
+   * append() for an alert already serialized (`{"id":...}`): the record is that object
+   * with type and at first, without serializing it again.
+   */
+  appendJson(type: JournalRecord['type'], id: string, at: string, alertBody: string): void {
+    this.write(`{"type":"${type}","at":"${at}",${alertBody.slice(1)}\n`, type, id);
   }
 
   /** Makes every appended record durable: called before the reading position advances. */
