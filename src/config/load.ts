@@ -15,7 +15,7 @@ import type { FormatName, Severity } from '../core/types.js';
 import type { JournalFilter } from '../sources/journal-tail.js';
 import { interpolate } from './env.js';
 import { validateCron } from '../runtime/schedule.js';
-import { configSchema, ruleFileSchema, type RawConfig, type RawRuleFile } from './schema.js';
+import { configSchema, ruleFileSchema, type ENRICH_PROVIDERS, type RawConfig, type RawRuleFile } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
 
@@ -76,6 +76,24 @@ export interface Config {
     readonly maxPending: number;
     /** Append-only JSON Lines stream of alerts for a SIEM shipper, or null. */
     readonly alertStream: string | null;
+  };
+  readonly enrich: {
+    /** Offline origin data (country, city, ASN) for addresses in reports and mails. */
+    readonly enabled: boolean;
+    /** Online provider asked for what the offline data lacks; none: nothing leaves the host. */
+    readonly provider: (typeof ENRICH_PROVIDERS)[number];
+    /** The provider's base URL, or null for its public one. */
+    readonly baseUrl: string | null;
+    readonly timeoutMs: number;
+    /** Longest a lookup waits for the provider before answering with what is known. */
+    readonly deadlineMs: number;
+    readonly concurrency: number;
+    readonly cacheFile: string;
+    readonly cacheTtlMs: number;
+    readonly negativeTtlMs: number;
+    readonly cacheMaxEntries: number;
+    readonly breakerFailures: number;
+    readonly breakerMs: number;
   };
 }
 
@@ -219,6 +237,20 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       retryMaxMs: raw.delivery.retry_max_secs * 1000,
       maxPending: raw.delivery.max_pending,
       alertStream: raw.delivery.alert_stream === false ? null : raw.delivery.alert_stream ?? path.join(raw.reports.dir, 'alerts.jsonl'),
+    },
+    enrich: {
+      enabled: raw.enrich.enabled,
+      provider: raw.enrich.provider,
+      baseUrl: raw.enrich.base_url === null ? null : raw.enrich.base_url.replace(/\/+$/, ''),
+      timeoutMs: raw.enrich.timeout_secs * 1000,
+      deadlineMs: raw.enrich.deadline_secs * 1000,
+      concurrency: raw.enrich.concurrency,
+      cacheFile: raw.enrich.cache_file,
+      cacheTtlMs: raw.enrich.cache_ttl_hours * 3_600_000,
+      negativeTtlMs: raw.enrich.negative_ttl_mins * 60_000,
+      cacheMaxEntries: raw.enrich.cache_max_entries,
+      breakerFailures: raw.enrich.breaker_failures,
+      breakerMs: raw.enrich.breaker_secs * 1000,
     },
   });
 }

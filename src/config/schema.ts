@@ -13,6 +13,8 @@ const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, 
 
 export const REPORT_FORMATS = ['json', 'csv'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Online IP enrichment: none (offline data only), ipinfo.io or ipapi.co. */
+export const ENRICH_PROVIDERS = ['none', 'ipinfo', 'ipapi'] as const;
 
 export const ruleOverrideSchema = z.strictObject({
   enabled: z.boolean().optional(),
@@ -104,6 +106,23 @@ export const configSchema = z.strictObject({
     max_pending: posInt.max(1_000_000).default(10_000),
     alert_stream: z.union([z.string().min(1), z.literal(false)]).nullable().default(null),
   }).default({ retry_min_secs: 30, retry_max_secs: 3600, max_pending: 10_000, alert_stream: null }),
+  enrich: z.strictObject({
+    enabled: z.boolean().default(true),
+    provider: z.enum(ENRICH_PROVIDERS).default('none'),
+    base_url: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    timeout_secs: z.number().positive().max(300).default(3),
+    deadline_secs: z.number().positive().max(300).default(5),
+    concurrency: posInt.max(64).default(4),
+    cache_file: z.string().min(1).default('data/ip-cache.json'),
+    cache_ttl_hours: z.number().positive().max(87_600).default(168),
+    negative_ttl_mins: z.number().positive().max(525_600).default(10),
+    cache_max_entries: posInt.max(10_000_000).default(100_000),
+    breaker_failures: posInt.max(1000).default(5),
+    breaker_secs: z.number().positive().max(86_400).default(300),
+  }).default({
+    enabled: true, provider: 'none', base_url: null, timeout_secs: 3, deadline_secs: 5, concurrency: 4, cache_file: 'data/ip-cache.json',
+    cache_ttl_hours: 168, negative_ttl_mins: 10, cache_max_entries: 100_000, breaker_failures: 5, breaker_secs: 300,
+  }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
