@@ -47,6 +47,8 @@ export interface FileTailOptions {
 const READ_SIZE = 64 * 1024;
 /** Lines handed over per batch (bounds memory while catching up a backlog). */
 const BATCH_LINES = 1024;
+/** Rotated files that are compressed: never read by the tailer. */
+const COMPRESSED = /\.(?:gz|xz|bz2|zst|lz4|z|zip)$/i;
 
 interface OpenFile {
   fd: number;
@@ -95,7 +97,9 @@ export class FileTail {
         const before = c.line;
         delivered += this.drain(c, true);
         this.opts.onEvent?.({ kind: 'rotated', file: this.path, drained: c.line - before });
+        const oldSt = fs.fstatSync(c.fd);
         this.closeCurrent();
+        delivered += this.drainMissed(oldSt, st);
       } else {
         const size = fs.fstatSync(c.fd).size;
         if (size < c.offset + c.splitter.pending) {
@@ -139,8 +143,16 @@ export class FileTail {
         const of: OpenFile = { fd, fp: saved.fingerprint, name: old, offset: saved.offset, line: saved.line, splitter: new LineSplitter(this.opts.maxLineBytes) };
         const before = of.line;
         delivered += this.drain(of, true);
+        const oldSt = fs.fstatSync(fd);
         fs.closeSync(fd);
         this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: old, lines: of.line - before });
+        let cur: fs.Stats | null = null;
+        try {
+          cur = fs.statSync(this.path);
+        } catch {
+          // no new file yet
+        }
+        delivered += this.drainMissed(oldSt, cur);
       }
       if (fs.existsSync(this.path) && this.open(0, 0, 'beginning')) delivered += this.drain(this.cur!, false);
       else this.warnedMissing = !fs.existsSync(this.path) ? false : this.warnedMissing;
@@ -178,6 +190,53 @@ export class FileTail {
     this.cur = { fd, fp: saved.fingerprint, name: p, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) };
     this.opts.onEvent?.({ kind: 'opened', file: p, from: 'checkpoint' });
     return this.drain(this.cur, false);
+  }
+
+  /**
+   * Two rotations between two reads (or while logward was stopped): the file written
+   * between the old one and the new one was renamed away before it was ever opened. It is
+   * a sibling (auth.log.1) that is neither of the two and was written after the old file's
+   * last write; read each such file whole, oldest first, before the new file.
+   */
+  private drainMissed(old: fs.Stats, now: fs.Stats | null): number {
+    const dir = path.dirname(this.path);
+    const base = path.basename(this.path);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return 0;
+    }
+    const missed: { p: string; st: fs.Stats }[] = [];
+    for (const n of names) {
+      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
+      const p = path.join(dir, n);
+      try {
+        const st = fs.statSync(p);
+        if (!st.isFile() || st.size === 0 || st.mtimeMs < old.mtimeMs) continue;
+        if ((st.dev === old.dev && st.ino === old.ino) || (now !== null && st.dev === now.dev && st.ino === now.ino)) continue;
+        missed.push({ p, st });
+      } catch {
+        // gone or unreadable: not ours to follow
+      }
+    }
+    let delivered = 0;
+    for (const { p, st } of missed.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
+      let fd: number;
+      try {
+        fd = fs.openSync(p, 'r');
+      } catch {
+        continue;
+      }
+      const of: OpenFile = { fd, fp: fingerprintOf(fd, st), name: p, offset: 0, line: 0, splitter: new LineSplitter(this.opts.maxLineBytes) };
+      try {
+        delivered += this.drain(of, true);
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: p, lines: of.line });
+    }
+    return delivered;
   }
 
   /** A sibling (auth.log.1, auth.log-20240301, not .gz) with the checkpoint's identity. */

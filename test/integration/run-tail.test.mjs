@@ -174,6 +174,47 @@ describe('logward run restarts', () => {
   });
 });
 
+describe('logward run and two rotations between two reads', () => {
+  const logs = (dir, name) => path.join(dir, 'logs', name);
+
+  test('reads the file renamed away before it was ever opened, while logward was paused', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 3);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 3, '3 events');
+    d.kill('SIGSTOP'); // frozen: no read happens until SIGCONT
+    try {
+      write(dir, 'app.log', 3, 5);
+      fs.renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.2'));
+      write(dir, 'app.log', 5, 8); // the middle file: never opened by the daemon
+      fs.renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
+      write(dir, 'app.log', 8, 10);
+    } finally {
+      d.kill('SIGCONT');
+    }
+    await waitFor(() => seen(dir).length >= 10, '10 events');
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+    assert.deepEqual(seen(dir), range(0, 10));
+  });
+
+  test('reads the middle file of two rotations made while logward was stopped', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 3);
+    const d1 = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 3, '3 events');
+    assert.equal((await stopDaemon(d1)).code, 0);
+    write(dir, 'app.log', 3, 5);
+    fs.renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.2'));
+    write(dir, 'app.log', 5, 8);
+    fs.renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
+    write(dir, 'app.log', 8, 10);
+    const d2 = startDaemon(dir);
+    await waitFor(() => seen(dir).length >= 10, '10 events');
+    assert.equal((await stopDaemon(d2)).code, 0, d2.output);
+    assert.deepEqual(seen(dir), range(0, 10));
+  });
+});
+
 describe('scan equals run', () => {
   test('tailing a log written line by line, with rotations, gives the events and alerts of scanning it', async () => {
     const dir = daemonDir();
