@@ -267,6 +267,11 @@ export class Daemon {
     this.dirty = true;
     this.save();
     const windows = this.detector.exportState();
+    // Alert-mail thresholds and limits follow the new config; the outbox (SMTP, webhook
+    // URL, retries) keeps the one it started with until a restart.
+    const rate = this.dispatcher.state();
+    this.dispatcher.close();
+    this.dispatcher = new AlertDispatcher(next, this.host, this.outbox, this.log, this.opts.clock, rate);
     this.config = next;
     this.ruleset = selectRuleSet(next, {}, 'run');
     this.detector = this.makeDetector();
