@@ -27,7 +27,8 @@ import os from 'node:os';
 import { watchDirs, type DirWatcher } from '../sources/watch.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
-import { alertJson, writeReport } from '../sinks/report.js';
+import { alertJson, writeReport, type OriginOf } from '../sinks/report.js';
+import { ATTRIBUTION, Enricher, formatOrigin } from '../enrich/index.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { wildcardRegex, hasWildcard } from '../util/glob.js';
@@ -98,11 +99,15 @@ export interface RunIO {
 export async function runCommand(argv: readonly string[], io: RunIO): Promise<number> {
   const { values: v, positionals } = parseArgs(argv, RUN_OPTIONS, 'run');
   const configFile = (v.config as string | undefined) ?? null;
-  const d = new Daemon(loadConfig(configFile), configFile, positionals, {
+  const config = loadConfig(configFile);
+  // Offline databases load before reading starts; a failure only costs the origins.
+  const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: config.log.level, fd: 1 }), clock: io.clock, env: process.env }) : null;
+  const d = new Daemon(config, configFile, positionals, {
     eventsFile: v.events as string | undefined,
     once: v.once === true,
     stateDir: v['state-dir'] as string | undefined,
     clock: io.clock,
+    enricher,
   });
   // Handlers first: a SIGTERM that arrives while the backlog is read still stops cleanly.
   const stopped = new Promise<string>((resolve) => {
@@ -133,6 +138,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
 
 interface DaemonOptions {
   eventsFile: string | undefined;
+  enricher?: Enricher | null;
   once?: boolean;
   stateDir: string | undefined;
   clock: Clock;
@@ -180,6 +186,8 @@ export class Daemon {
     this.state = loaded.state;
     if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
     this.once = opts.once === true;
+    const enricher = opts.enricher ?? null;
+    this.originOf = enricher === null ? undefined : (ip) => formatOrigin(enricher.lookupOffline(ip));
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
     try {
       this.incidents = new IncidentJournal(path.dirname(this.store.file));
@@ -249,6 +257,7 @@ export class Daemon {
     // A last delivery attempt for what is due; what fails stays in the outbox.
     await this.outbox.flush();
     await this.outbox.stop();
+    await this.opts.enricher?.close();
     this.log.info({ reason, alerts: this.alertsFired }, 'logward stopped; positions saved.');
   }
 
@@ -303,7 +312,8 @@ export class Daemon {
           this.log.debug({ id: i.id, rule: i.rule }, 'Incident already alerted before a restart; not alerted again.');
           return;
         }
-        const alert = alertJson(i);
+        const alert = alertJson(i, this.originOf);
+        this.enrichLater(i.ips);
         const body = JSON.stringify(alert); // once, for the stream and the journal
         // Out first, journal second: a crash in between re-reads the lines, and the
         // outbox drops the second copy by id (at least once, never lost).
@@ -324,6 +334,20 @@ export class Daemon {
         }
       },
     });
+  }
+
+  /** An address's origin from the offline databases and the cache (never waits). */
+  private readonly originOf: OriginOf | undefined;
+
+  /**
+   * Asks the online provider (when one is configured) about an alert's addresses in the
+   * background: the alert has gone out already; the answers fill the cache for the digest,
+   * the reports and later alerts.
+   */
+  private enrichLater(ips: readonly string[]): void {
+    const e = this.opts.enricher;
+    if (e == null || this.config.enrich.provider === 'none') return;
+    for (const ip of ips.slice(0, 10)) void e.lookup(ip).catch(() => undefined);
   }
 
   private syncJournal(): void {
@@ -597,7 +621,7 @@ export class Daemon {
     }
     const digest = buildDigest({
       host: this.host, start, end, timeZone: this.config.run.timeZone, records,
-      coverage: this.coverage.snapshot(), families: ruleFamilies(this.ruleset),
+      coverage: this.coverage.snapshot(), families: ruleFamilies(this.ruleset), ...(this.originOf === undefined ? {} : { origin: this.originOf }),
     });
     const mail = digestMail(digest);
     const r = this.outbox.enqueue({ kind: 'mail', id: mail.messageId.split('@')[0]!, created: end, mail });
@@ -616,7 +640,8 @@ export class Daemon {
     for (const j of this.journals.values()) c.sources.push({ file: j.src.label, stats: { ...j.src.stats }, cut: 0 });
     const now = this.opts.clock.now();
     try {
-      const base = writeReport(this.config.reports.dir, c, { version: version(), command: 'run', generatedMs: now, timeZone: this.config.input.timeZone, rules: this.ruleset.rules.map((r) => r.spec) }, this.config.reports.formats);
+      const meta = { version: version(), command: 'run', generatedMs: now, timeZone: this.config.input.timeZone, rules: this.ruleset.rules.map((r) => r.spec), ...(this.originOf === undefined ? {} : { originOf: this.originOf, attribution: ATTRIBUTION }) };
+      const base = writeReport(this.config.reports.dir, c, meta, this.config.reports.formats);
       this.log.info({ report: base, why, incidents: c.incidents.size, events: c.eventsTotal, since: isoUtc(this.lastFlush) }, 'Report written.');
     } catch (err) {
       this.log.error({ dir: this.config.reports.dir, err: describeSystemError(err) }, 'Writing a report failed.');

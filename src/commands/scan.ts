@@ -18,7 +18,9 @@ import { checkTimeZone, wallTime } from '../core/time.js';
 import type { DetectionEvent, FormatName, Incident, TimeContext } from '../core/types.js';
 import { resolveInputs, readHead, readLines, type BatchInput } from '../sources/file-batch.js';
 import { ReportCollector } from '../sinks/collector.js';
-import { alertJson, writeReport, type ReportFormat } from '../sinks/report.js';
+import { alertJson, writeReport, type OriginOf, type ReportFormat } from '../sinks/report.js';
+import { ATTRIBUTION, Enricher, formatOrigin } from '../enrich/index.js';
+import { createLogger } from '../runtime/logger.js';
 import { EventsFile } from '../sinks/events-jsonl.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
@@ -117,22 +119,35 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
     throw err;
   }
 
+  // Origins of the alerted addresses: offline, plus the online provider (bounded by its
+  // deadline) when one is configured; detection is done before this starts.
+  const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: 'warn', fd: 2 }), clock: io.clock, env: process.env }) : null;
+  let originOf: OriginOf | undefined;
+  if (enricher !== null) {
+    const ips = new Set<string>();
+    for (const i of collector.incidents.values()) for (const ip of i.ips) ips.add(ip);
+    if (config.enrich.provider !== 'none') await Promise.all([...ips].map((ip) => enricher.lookup(ip)));
+    originOf = (ip) => formatOrigin(enricher.lookupOffline(ip));
+    await enricher.close();
+  }
+  const meta = { version: version(), command: 'scan', generatedMs: now, timeZone, rules: ruleset.rules.map((r) => r.spec), ...(originOf === undefined ? {} : { originOf, attribution: ATTRIBUTION }) };
+
   let base: string;
   try {
-    base = writeReport(outDir, collector, { version: version(), command: 'scan', generatedMs: now, timeZone, rules: ruleset.rules.map((r) => r.spec) }, formats);
+    base = writeReport(outDir, collector, meta, formats);
   } catch (err) {
     throw new AppError('OUTPUT_UNWRITABLE', `cannot write reports to ${outDir} (${describeSystemError(err)}); check that the directory is writable or pass --out`, { cause: err });
   }
 
   const incidents = collector.sortedIncidents();
   if (v.json === true) {
-    io.stdout(`${JSON.stringify(jsonSummary(base, formats, collector, incidents))}\n`);
+    io.stdout(`${JSON.stringify(jsonSummary(base, formats, collector, incidents, originOf))}\n`);
   } else if (v.quiet !== true) {
-    io.stdout(humanSummary(base, collector, incidents, timeZone));
+    io.stdout(humanSummary(base, collector, incidents, timeZone, originOf));
   }
   if (v.email === true) {
     // The prototype mailed its summary after every run, even when nothing was found.
-    const mail = scanMail(collector, incidents, ruleset, now, timeZone, path.basename(base));
+    const mail = scanMail(collector, incidents, ruleset, now, timeZone, path.basename(base), originOf);
     // With --out, .eml files go beside the reports unless mail.outbox_dir says otherwise.
     const mailConfig = config.mail.outboxDir === path.join(config.reports.dir, 'outbox') ? { ...config, mail: { ...config.mail, outboxDir: path.join(outDir, 'outbox') } } : config;
     const r = await sendMailNow(mailConfig, (v['state-dir'] as string | undefined) ?? config.state.dir, mail.messageId.split('@')[0]!, mail, io.clock);
@@ -163,7 +178,7 @@ async function oldestFirst(inputs: BatchInput[], format: FormatName | 'auto', ti
   return keyed.map((k) => k.input);
 }
 
-function jsonSummary(base: string, formats: readonly ReportFormat[], c: ReportCollector, incidents: Incident[]): Record<string, unknown> {
+function jsonSummary(base: string, formats: readonly ReportFormat[], c: ReportCollector, incidents: Incident[], originOf: OriginOf | undefined): Record<string, unknown> {
   const files: string[] = [];
   if (formats.includes('json')) files.push(`${base}.json`);
   if (formats.includes('csv')) files.push(`${base}_alerts.csv`, `${base}_events.csv`);
@@ -174,14 +189,14 @@ function jsonSummary(base: string, formats: readonly ReportFormat[], c: ReportCo
     lines_read: c.sources.reduce((a, s) => a + s.stats.lines, 0),
     lines_not_parsed: c.sources.reduce((a, s) => a + s.stats.unparsed, 0),
     events: c.eventsTotal,
-    alerts: incidents.map(alertJson),
+    alerts: incidents.map((i) => alertJson(i, originOf)),
   };
 }
 
 /** Addresses listed under an alert on the console; the report lists them all. */
 const SHOWN_IPS = 10;
 
-function humanSummary(base: string, c: ReportCollector, incidents: Incident[], tz: string): string {
+function humanSummary(base: string, c: ReportCollector, incidents: Incident[], tz: string, originOf: OriginOf | undefined): string {
   const lines = c.sources.reduce((a, s) => a + s.stats.lines, 0);
   const unparsed = c.sources.reduce((a, s) => a + s.stats.unparsed, 0);
   const out: string[] = [`[+] Wrote reports to base: ${base}`];
@@ -193,7 +208,10 @@ function humanSummary(base: string, c: ReportCollector, incidents: Incident[], t
     for (const i of incidents) {
       const key = i.key !== null && i.keyField !== 'ip' ? ` ${i.keyField}=${printable(i.key)}` : '';
       out.push(`  - ${i.rule} at ${wallTime(i.first, tz)} (count=${i.count})${key}`);
-      for (const ip of i.ips.slice(0, SHOWN_IPS)) out.push(`      ${printable(ip)}`);
+      for (const ip of i.ips.slice(0, SHOWN_IPS)) {
+        const origin = originOf?.(ip) ?? null;
+        out.push(`      ${printable(ip)}${origin === null ? '' : `: ${printable(origin)}`}`);
+      }
       if (i.ips.length > SHOWN_IPS) out.push(`      ... and ${i.ips.length - SHOWN_IPS} more${i.truncated ? ' (at least)' : ''} (see the report)`);
     }
   }
@@ -209,9 +227,9 @@ export function printable(s: string): string {
 
 
 /** The scan's summary as a mail: the digest's layout over the scanned logs. */
-function scanMail(c: ReportCollector, incidents: readonly Incident[], ruleset: CompiledRuleSet, now: number, timeZone: string, reportName: string): MailContent {
+function scanMail(c: ReportCollector, incidents: readonly Incident[], ruleset: CompiledRuleSet, now: number, timeZone: string, reportName: string, originOf: OriginOf | undefined): MailContent {
   const at = new Date(now).toISOString();
-  const records: JournalRecord[] = incidents.map((i) => ({ ...alertJson(i), type: 'opened', at, id: i.id }));
+  const records: JournalRecord[] = incidents.map((i) => ({ ...alertJson(i, originOf), type: 'opened', at, id: i.id }));
   const sources: CoverageSnapshot['sources'] = {};
   const firsts: number[] = [];
   const lasts: number[] = [];
@@ -227,7 +245,7 @@ function scanMail(c: ReportCollector, incidents: readonly Incident[], ruleset: C
   const end = lasts.length === 0 ? now : Math.max(...lasts) + 1;
   const d = buildDigest({
     kind: 'scan', host: os.hostname(), start, end, timeZone, records: records.map((r) => ({ ...r, at: new Date(start).toISOString() })),
-    coverage: { since: start, sources }, families: ruleFamilies(ruleset), staleMs: Infinity,
+    coverage: { since: start, sources }, families: ruleFamilies(ruleset), staleMs: Infinity, ...(originOf === undefined ? {} : { origin: originOf }),
   });
   const mail = digestMail(d);
   return { ...mail, messageId: `scan-${reportName}.${safeId(d.host)}@logward`, date: now, attachments: mail.attachments?.map((a) => ({ ...a, filename: `logward-scan-${reportName}.csv` })) };

@@ -86,7 +86,8 @@ export class AlertDispatcher {
     this.expire(now);
     if (this.rate.sent.length < this.config.mail.alertsPerHour) {
       this.rate.sent.push(now);
-      this.enqueue({ kind: 'mail', id: `alert-${i.id}`, created: now, mail: alertMail(i, this.host, now) });
+      const origins = typeof alert.origins === 'object' && alert.origins !== null ? (alert.origins as Record<string, string>) : null;
+      this.enqueue({ kind: 'mail', id: `alert-${i.id}`, created: now, mail: alertMail(i, this.host, now, origins) });
       return;
     }
     if (this.rate.folded.length < MAX_FOLDED) {
@@ -145,7 +146,8 @@ export function alertSubject(i: Incident, host: string): string {
   return oneLine(`[logward] ${i.severity.toUpperCase()} ${i.rule} ${keyText(i)}: ${i.count} events on ${host}`, 200);
 }
 
-export function alertMail(i: Incident, host: string, now: number): MailContent {
+export function alertMail(i: Incident, host: string, now: number, origins: Readonly<Record<string, string>> | null = null): MailContent {
+  const addresses = i.ips.map((ip) => (origins?.[ip] === undefined ? ip : `${ip} (${origins[ip]})`));
   const lines = [
     `logward alert on ${oneLine(host)}`,
     '',
@@ -154,7 +156,7 @@ export function alertMail(i: Incident, host: string, now: number): MailContent {
     `Events:    ${i.count} (threshold ${i.threshold} in ${i.windowMs / 1000} s)`,
     `First:     ${new Date(i.first).toISOString()}`,
     `Last:      ${new Date(i.last).toISOString()}`,
-    `Addresses: ${oneLine(i.ips.join(', ') || '-', 1000)}`,
+    `Addresses: ${oneLine(addresses.join(', ') || '-', 1000)}`,
     `Users:     ${oneLine(i.users.join(', ') || '-', 1000)}`,
     `Hosts:     ${oneLine(i.hosts.join(', ') || '-', 1000)}`,
     `Incident:  ${i.id}`,
@@ -171,7 +173,7 @@ export function alertMail(i: Incident, host: string, now: number): MailContent {
     `<tr><td>Key</td><td>${e(keyText(i))}</td></tr>`,
     `<tr><td>Events</td><td>${i.count} (threshold ${i.threshold} in ${i.windowMs / 1000} s)</td></tr>`,
     `<tr><td>First</td><td>${new Date(i.first).toISOString()}</td></tr><tr><td>Last</td><td>${new Date(i.last).toISOString()}</td></tr>`,
-    `<tr><td>Addresses</td><td>${e(i.ips.join(', '))}</td></tr><tr><td>Users</td><td>${e(i.users.join(', '))}</td></tr>`,
+    `<tr><td>Addresses</td><td>${e(addresses.join(', '))}</td></tr><tr><td>Users</td><td>${e(i.users.join(', '))}</td></tr>`,
     `<tr><td>Incident</td><td>${e(i.id)}</td></tr></table><p>Sample lines:</p><pre>`,
     ...i.samples.map((s) => `${e(s.source)}:${s.line}  ${e(s.text)}\n`),
     '</pre></body></html>',

@@ -18,14 +18,32 @@ export interface ReportMeta {
   generatedMs: number;
   timeZone: string;
   rules: readonly RuleSpec[];
+  /** Where an address comes from ("US/Chicago (AS15169 Google LLC)"), when enrichment is on. */
+  originOf?: OriginOf;
+  /** The notice the enrichment databases' licences require where their data is shown. */
+  attribution?: string;
 }
+
+export type OriginOf = (ip: string) => string | null;
 
 export type ReportFormat = 'json' | 'csv';
 
-export const ALERT_COLUMNS = ['id', 'rule', 'severity', 'time', 'first', 'last', 'count', 'key_field', 'key', 'ips', 'users', 'hosts', 'sample'] as const;
+export const ALERT_COLUMNS = ['id', 'rule', 'severity', 'time', 'first', 'last', 'count', 'key_field', 'key', 'ips', 'users', 'hosts', 'sample', 'origins'] as const;
 export const EVENT_COLUMNS = ['rule', 'file', 'line', 'time', 'ip', 'user', 'host', 'program', 'text'] as const;
 
-export function alertJson(i: Incident): Record<string, unknown> {
+/** Known origins of an incident's addresses, as { ip: "US/Chicago (AS15169 Google LLC)" }. */
+export function originsOf(ips: readonly string[], originOf: OriginOf | undefined): Record<string, string> | null {
+  if (originOf === undefined) return null;
+  const out: Record<string, string> = {};
+  for (const ip of ips) {
+    const o = originOf(ip);
+    if (o !== null) out[ip] = o;
+  }
+  return out;
+}
+
+export function alertJson(i: Incident, originOf?: OriginOf): Record<string, unknown> {
+  const origins = originsOf(i.ips, originOf);
   return {
     id: i.id,
     rule: i.rule,
@@ -38,6 +56,7 @@ export function alertJson(i: Incident): Record<string, unknown> {
     key_field: i.keyField,
     key: i.key,
     ips: i.ips,
+    ...(origins === null ? {} : { origins }),
     users: i.users,
     hosts: i.hosts,
     values_truncated: i.truncated,
@@ -59,7 +78,7 @@ export function writeReportJson(c: ReportCollector, meta: ReportMeta, write: (pi
     const v = doc[k];
     const sep = i === keys.length - 1 ? '\n' : ',\n';
     if (Array.isArray(v) && (k === 'alerts' || k === 'events')) {
-      const list = k === 'alerts' ? c.sortedIncidents().map(alertJson) : v;
+      const list = k === 'alerts' ? c.sortedIncidents().map((i) => alertJson(i, meta.originOf)) : v;
       if (list.length === 0) {
         write(`  ${JSON.stringify(k)}: []${sep}`);
         return;
@@ -111,6 +130,7 @@ export function buildReportJson(c: ReportCollector, meta: ReportMeta, withAlerts
       command: meta.command,
       generated: isoUtc(meta.generatedMs),
       timezone: meta.timeZone,
+      ...(meta.attribution === undefined ? {} : { attribution: meta.attribution }),
       files,
       lines_read: sum(c.sources.map((s) => s.stats.lines)),
       lines_not_parsed: sum(c.sources.map((s) => s.stats.unparsed)),
@@ -129,7 +149,7 @@ export function buildReportJson(c: ReportCollector, meta: ReportMeta, withAlerts
         severity: r.severity,
       })),
     },
-    alerts: withAlerts ? c.sortedIncidents().map(alertJson) : [],
+    alerts: withAlerts ? c.sortedIncidents().map((i) => alertJson(i, meta.originOf)) : [],
     events_summary: { total: c.eventsTotal, in_report: c.events.length, by_rule: byRule },
     events: c.events.map(eventJson),
   };
@@ -163,6 +183,7 @@ export function writeReport(dir: string, c: ReportCollector, meta: ReportMeta, f
       id: i.id, rule: i.rule, severity: i.severity, time: isoUtc(i.first), first: isoUtc(i.first), last: isoUtc(i.last),
       count: i.count, key_field: i.keyField ?? '', key: i.key ?? '', ips: i.ips.join(' '), users: i.users.join(' '),
       hosts: i.hosts.join(' '), sample: i.samples[0]?.text ?? '',
+      origins: Object.entries(originsOf(i.ips, meta.originOf) ?? {}).map(([ip, o]) => `${ip} ${o}`).join('; '),
     }));
     const events = c.events.map((e) => ({
       rule: e.rule, file: e.source, line: e.line, time: isoUtc(e.time), ip: e.ip, user: e.user, host: e.host, program: e.program, text: e.text,

@@ -137,6 +137,7 @@ describe('logward run delivers alerts', () => {
     assert.equal(doc.rule, 'failed_logins');
     assert.equal(doc.count, 3);
     assert.equal(id, `webhook-${doc.id}`);
+    assert.equal(doc.origins['10.0.0.1'], 'private address', 'origins travel with the alert');
     // The SIEM stream got the same alert.
     const stream = fs.readFileSync(path.join(dir, 'reports', 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(stream.map((a) => a.id), [doc.id]);

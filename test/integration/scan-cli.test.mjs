@@ -12,7 +12,7 @@ function reportsIn(dir) {
 }
 
 describe('logward scan on the prototype sample', () => {
-  test('prints exactly the two alerts the prototype promised, with their IPs', async () => {
+  test('prints exactly the two alerts the prototype promised, with their IPs and origins', async () => {
     const out = tempDir();
     const r = await runCli(['scan', '--log', SEED, '--out', out, ...PROTOTYPE_FLAGS]);
     assert.equal(r.code, 0, r.stderr);
@@ -22,9 +22,10 @@ describe('logward scan on the prototype sample', () => {
     assert.deepEqual(alerts, [
       '[!] ALERTS:',
       '  - failed_logins at 2025-10-14T12:01:10 (count=4)',
-      '      192.0.2.45',
-      '      203.0.113.10',
-      '      198.51.100.33',
+      // The sample's addresses are from the documentation ranges: labelled, never looked up.
+      '      192.0.2.45: documentation address',
+      '      203.0.113.10: documentation address',
+      '      198.51.100.33: documentation address',
       '  - errors at 2025-10-14T12:03:45 (count=3)',
     ]);
   });
@@ -194,5 +195,22 @@ describe('logward scan errors', () => {
     const h = await runCli(['scan', '--help']);
     assert.equal(h.code, 0);
     assert.match(h.stdout, /--threshold N/);
+  });
+
+  test('shows where a public attacker comes from in the console, the JSON and CSV reports, with the data attribution', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'auth.log');
+    fs.writeFileSync(log, Array.from({ length: 5 }, (_, i) => `Oct 14 12:00:0${i} h sshd[9${i}]: Failed password for root from 8.8.8.8 port 4${i} ssh2\n`).join(''));
+    const out = path.join(dir, 'out');
+    const r = await runCli(['scan', log, '--out', out, '--rules', 'ssh_bruteforce', '--year', '2025', '--timezone', 'UTC']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {6}8\.8\.8\.8: US\/\w+ \(AS15169 Google LLC\)$/m);
+    const base = fs.readdirSync(out).find((f) => f.endsWith('.json')).replace('.json', '');
+    const report = JSON.parse(fs.readFileSync(path.join(out, `${base}.json`), 'utf8'));
+    assert.match(report.alerts[0].origins['8.8.8.8'], /^US\/\w+ \(AS15169 Google LLC\)$/);
+    assert.match(report.meta.attribution, /GeoLite2 data created by MaxMind/);
+    const csv = fs.readFileSync(path.join(out, `${base}_alerts.csv`), 'utf8');
+    assert.match(csv.split('\n')[0], /"origins"$/);
+    assert.match(csv, /"8\.8\.8\.8 US\/\w+ \(AS15169 Google LLC\)"/);
   });
 });
