@@ -245,7 +245,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       timeoutMs: raw.enrich.timeout_secs * 1000,
       deadlineMs: raw.enrich.deadline_secs * 1000,
       concurrency: raw.enrich.concurrency,
-      cacheFile: raw.enrich.cache_file,
+      cacheFile: raw.enrich.cache_file ?? path.join(raw.state.dir, 'ip-cache.json'),
       cacheTtlMs: raw.enrich.cache_ttl_hours * 3_600_000,
       negativeTtlMs: raw.enrich.negative_ttl_mins * 60_000,
       cacheMaxEntries: raw.enrich.cache_max_entries,

@@ -113,14 +113,14 @@ export const configSchema = z.strictObject({
     timeout_secs: z.number().positive().max(300).default(3),
     deadline_secs: z.number().positive().max(300).default(5),
     concurrency: posInt.max(64).default(4),
-    cache_file: z.string().min(1).default('data/ip-cache.json'),
+    cache_file: z.string().min(1).nullable().default(null),
     cache_ttl_hours: z.number().positive().max(87_600).default(168),
     negative_ttl_mins: z.number().positive().max(525_600).default(10),
     cache_max_entries: posInt.max(10_000_000).default(100_000),
     breaker_failures: posInt.max(1000).default(5),
     breaker_secs: z.number().positive().max(86_400).default(300),
   }).default({
-    enabled: true, provider: 'none', base_url: null, timeout_secs: 3, deadline_secs: 5, concurrency: 4, cache_file: 'data/ip-cache.json',
+    enabled: true, provider: 'none', base_url: null, timeout_secs: 3, deadline_secs: 5, concurrency: 4, cache_file: null,
     cache_ttl_hours: 168, negative_ttl_mins: 10, cache_max_entries: 100_000, breaker_failures: 5, breaker_secs: 300,
   }),
 });
