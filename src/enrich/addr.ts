@@ -2,33 +2,10 @@
 // four (most significant first). Pure and allocation-light: the ASN table parses a few
 // hundred thousand addresses at load and one per lookup.
 
-import { isIPv4, isIPv6 } from '../core/ip.js';
+import { ipv4Number as ipv4ToInt, isIPv4, isIPv6 } from '../core/ip.js';
 
-/** "203.0.113.5" → 0xcb007105, or -1 when it is not a dotted-quad IPv4 address. */
-export function ipv4ToInt(s: string): number {
-  let n = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return -1;
-      n = n * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      part = part * 10 + (c - 48);
-      digits++;
-      if (part > 255 || digits > 3) return -1;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return n * 256 + part;
-}
+/** "203.0.113.5" → 0xcb007105, or -1 when it is not a canonical dotted-quad IPv4 address. */
+export { ipv4Number as ipv4ToInt } from '../core/ip.js';
 
 const groups = new Uint16Array(8);
 const parts = new Uint16Array(8);

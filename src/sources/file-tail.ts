@@ -199,14 +199,7 @@ export class FileTail {
    * last write; read each such file whole, oldest first, before the new file.
    */
   private drainMissed(old: fs.Stats, now: fs.Stats | null): number {
-    const dir = path.dirname(this.path);
-    const base = path.basename(this.path);
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return 0;
-    }
+    const { dir, base, names } = this.siblings();
     const missed: { p: string; st: fs.Stats }[] = [];
     for (const n of names) {
       if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
@@ -239,16 +232,21 @@ export class FileTail {
     return delivered;
   }
 
-  /** A sibling (auth.log.1, auth.log-20240301, not .gz) with the checkpoint's identity. */
-  private findRotated(saved: TailPosition): string | null {
+  /** The names in the followed file's directory (none when it cannot be read). */
+  private siblings(): { dir: string; base: string; names: string[] } {
     const dir = path.dirname(this.path);
-    const base = path.basename(this.path);
-    let names: string[];
+    let names: string[] = [];
     try {
       names = fs.readdirSync(dir);
     } catch {
-      return null;
+      // an unreadable directory has no siblings to recover
     }
+    return { dir, base: path.basename(this.path), names };
+  }
+
+  /** A sibling (auth.log.1, auth.log-20240301, not .gz) with the checkpoint's identity. */
+  private findRotated(saved: TailPosition): string | null {
+    const { dir, base, names } = this.siblings();
     for (const n of names.sort()) {
       if (n === base || !n.startsWith(base) || n.endsWith('.gz')) continue;
       const p = path.join(dir, n);
