@@ -84,6 +84,11 @@ export class RuleWindow {
     this.slots = new SlotStore(this.threshold);
   }
 
+  /** Incidents open now (alerted, their burst not over). */
+  get openIncidents(): number {
+    return this.incidents.length - this.freeIncidents.length;
+  }
+
   get size(): number {
     return this.ipIndex.size + this.strIndex.size;
   }

@@ -130,4 +130,18 @@ describe('rule windows with a million keys in mind', () => {
     assert.deepEqual(snap.map((k) => k.key).sort(), ['10.1.0.47', '10.1.0.48', '10.1.0.49']);
     assert.equal(w.exportState().length, 50);
   });
+
+  test('counts the incidents open now', () => {
+    const w = new RuleWindow({ spec: { ...spec(2), cooldownMs: 10_000, windowMs: 10_000 }, index: 0 }, limits, { opened() {}, closed() {} });
+    w.add('192.0.2.1', ev('192.0.2.1', 1000, null));
+    w.add('192.0.2.1', ev('192.0.2.1', 2000, null));
+    w.add('192.0.2.2', ev('192.0.2.2', 2000, null));
+    w.add('192.0.2.2', ev('192.0.2.2', 3000, null));
+    assert.equal(w.openIncidents, 2);
+    w.expire(100_000);
+    assert.equal(w.openIncidents, 0);
+    w.add('192.0.2.3', ev('192.0.2.3', 100_000, null));
+    w.add('192.0.2.3', ev('192.0.2.3', 100_001, null));
+    assert.equal(w.openIncidents, 1, 'a freed slot is reused');
+  });
 });
