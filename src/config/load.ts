@@ -15,6 +15,7 @@ import type { FormatName, Severity } from '../core/types.js';
 import type { JournalFilter } from '../sources/journal-tail.js';
 import { interpolate } from './env.js';
 import { validateCron } from '../runtime/schedule.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import { configSchema, ruleFileSchema, type ENRICH_PROVIDERS, type RawConfig, type RawRuleFile } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
@@ -95,6 +96,15 @@ export interface Config {
     readonly breakerFailures: number;
     readonly breakerMs: number;
   };
+  readonly http: {
+    /** Serve GET /metrics (Prometheus) and GET /healthz while `logward run` runs. */
+    readonly enabled: boolean;
+    readonly host: string;
+    /** 0: any free port. */
+    readonly port: number;
+    /** Bearer token every request must carry (a secret: never logged), or null. */
+    readonly token: string | null;
+  };
 }
 
 export interface LoadOptions {
@@ -155,6 +165,11 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
   }
   for (const [key, expr] of [['report_cron', raw.run.report_cron], ['digest_cron', raw.run.digest_cron]] as const) {
     if (!validateCron(expr)) problems.push({ path: `${where}: run.${key}`, message: `"${expr}" is not a cron expression; use five fields such as "0 * * * *" (minute hour day month weekday)` });
+  }
+
+  const httpToken = raw.http.token === null || raw.http.token === '' ? null : raw.http.token;
+  if (raw.http.enabled && httpToken === null && !isLoopbackHost(raw.http.host)) {
+    problems.push({ path: `${where}: http.token`, message: `binding to ${raw.http.host} needs http.token (a bearer token), or bind to 127.0.0.1` });
   }
 
   const { matchers, rules, files } = loadRuleFiles(opts.ruleFiles ?? raw.rules.files, problems);
@@ -252,6 +267,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       breakerFailures: raw.enrich.breaker_failures,
       breakerMs: raw.enrich.breaker_secs * 1000,
     },
+    http: { enabled: raw.http.enabled, host: raw.http.host, port: raw.http.port, token: httpToken },
   });
 }
 

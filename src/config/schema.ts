@@ -123,6 +123,14 @@ export const configSchema = z.strictObject({
     enabled: true, provider: 'none', base_url: null, timeout_secs: 3, deadline_secs: 5, concurrency: 4, cache_file: null,
     cache_ttl_hours: 168, negative_ttl_mins: 10, cache_max_entries: 100_000, breaker_failures: 5, breaker_secs: 300,
   }),
+  http: z.strictObject({
+    enabled: z.boolean().default(false),
+    host: z.string().min(1).default('127.0.0.1'),
+    // 0: any free port (tests).
+    port: z.number().int().min(0).max(65_535).default(9110),
+    // A bearer token every request must carry, e.g. ${LOGWARD_HTTP_TOKEN}; a secret, never logged.
+    token: z.string().nullable().default(null),
+  }).default({ enabled: false, host: '127.0.0.1', port: 9110, token: null }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,27 @@
+// What the HTTP endpoint asks the daemon at each request. The daemon implements it; every
+// call must be cheap (a scrape calls each once) and may throw (the request then gets 500).
+
+export interface SourceHealth {
+  /** The file path or the journal source's label (log-derived: only ever a label value). */
+  source: string;
+  kind: 'file' | 'journal';
+  lines: number;
+  parsed: number;
+  notParsed: number;
+  events: number;
+  /** Wall-clock ms of the last read that brought lines, or null before the first. */
+  lastLineAt: number | null;
+  /** Bytes not yet read; files only (null for the journal). */
+  lagBytes: number | null;
+}
+
+export interface StatusProvider {
+  sources(): SourceHealth[];
+  /** Events per rule since start. */
+  ruleEvents(): Record<string, number>;
+  incidents(): { alerted: number; open: number };
+  outboxDepth(): number;
+  /** Online enrichment cache counters, or null when there is no cache. */
+  enrichCache(): { hits: number; misses: number } | null;
+  health(): { ok: boolean; problems: string[] };
+}
