@@ -29,6 +29,8 @@ import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
 import { alertJson, writeReport, type OriginOf } from '../sinks/report.js';
 import { ATTRIBUTION, Enricher, formatOrigin } from '../enrich/index.js';
+import { startHttpServer } from '../http/server.js';
+import type { SourceHealth, StatusProvider } from '../http/status.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { wildcardRegex, hasWildcard } from '../util/glob.js';
@@ -119,6 +121,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   const onHup = (): void => d.reload();
   process.on('SIGHUP', onHup);
   d.start();
+  await d.startHttp();
   if (v.once === true) {
     await d.journalsFinished();
     await d.stop('once');
@@ -161,6 +164,7 @@ export class Daemon {
   private readonly outbox: Outbox;
   private dispatcher: AlertDispatcher;
   private lastDigest: number | null;
+  private http: { url: string; close(): Promise<void> } | null = null;
   private specs: SourceSpec[] = [];
   private readonly store: StateStore;
   private state: DaemonState;
@@ -169,6 +173,8 @@ export class Daemon {
   private timers: NodeJS.Timeout[] = [];
   private schedules: Schedule[] = [];
   private dirty = false;
+  /** Wall-clock ms of the last successful (or unneeded) save, for /healthz. */
+  private lastSaveOk = Date.now();
   private stopping = false;
   private lastFlush: number;
   private alertsFired = 0;
@@ -246,6 +252,7 @@ export class Daemon {
     this.trailing.clear();
     for (const s of this.schedules) s.stop();
     await this.watcher?.close();
+    await this.http?.close();
     for (const j of this.journals.values()) await j.tail.stop();
     this.pollAll();
     this.flushReport('shutdown');
@@ -582,7 +589,10 @@ export class Daemon {
 
   private save(): void {
     this.syncOutputs();
-    if (!this.dirty && fs.existsSync(this.store.file)) return;
+    if (!this.dirty && fs.existsSync(this.store.file)) {
+      this.lastSaveOk = Date.now();
+      return;
+    }
     const files: DaemonState['files'] = { ...this.state.files };
     for (const [file, f] of this.followed) {
       const pos = f.tail.position();
@@ -600,9 +610,59 @@ export class Daemon {
     try {
       this.store.save(this.state);
       this.dirty = false;
+      this.lastSaveOk = Date.now();
     } catch (err) {
       this.log.error({ file: this.store.file, err: describeSystemError(err) }, 'Saving the reading positions failed; the previous ones stay and are retried.');
     }
+  }
+
+  /** The /metrics and /healthz endpoint, when http.enabled. A failure to bind stops the start. */
+  async startHttp(): Promise<void> {
+    if (!this.config.http.enabled || this.stopping) return;
+    try {
+      this.http = await startHttpServer(this.config.http, this.status(), this.log);
+    } catch (err) {
+      throw new AppError('USAGE', `cannot serve metrics on ${this.config.http.host}:${this.config.http.port} (${describeSystemError(err)}); pick another http.port or turn http.enabled off`);
+    }
+    this.log.info({ url: this.http.url }, 'Serving /metrics and /healthz.');
+  }
+
+  /** What /metrics and /healthz report: read at each request, cheap. */
+  private status(): StatusProvider {
+    const coverageOf = (label: string) => this.coverage.snapshot().sources[label];
+    return {
+      sources: (): SourceHealth[] => {
+        const cov = this.coverage.snapshot().sources;
+        const out: SourceHealth[] = [];
+        for (const [file, f] of this.followed) {
+          const st = f.src.stats;
+          let lag: number | null = null;
+          const pos = f.tail.position();
+          try {
+            if (pos !== null) lag = Math.max(0, fs.statSync(file).size - pos.offset);
+          } catch {
+            lag = null;
+          }
+          out.push({ source: file, kind: 'file', lines: st.lines, parsed: st.parsed, notParsed: st.unparsed, events: st.events, lastLineAt: cov[file]?.lastGrowth ?? null, lagBytes: lag });
+        }
+        for (const j of this.journals.values()) {
+          const st = j.src.stats;
+          out.push({ source: j.src.label, kind: 'journal', lines: st.lines, parsed: st.parsed, notParsed: st.unparsed, events: st.events, lastLineAt: coverageOf(j.src.label)?.lastGrowth ?? null, lagBytes: null });
+        }
+        return out;
+      },
+      ruleEvents: () => Object.fromEntries([...this.detector.ruleStats].map(([rule, s]) => [rule, s.events])),
+      incidents: () => ({ alerted: this.alertsFired, open: [...this.detector.windows.values()].reduce((a, w) => a + w.openIncidents, 0) }),
+      outboxDepth: () => this.outbox.pendingCount(),
+      enrichCache: () => null,
+      health: () => {
+        const problems: string[] = [];
+        if (this.stopping) problems.push('logward is stopping');
+        if (this.followed.size === 0 && this.journals.size === 0) problems.push('no source is being read');
+        if (Date.now() - this.lastSaveOk > Math.max(60_000, 10 * this.config.run.checkpointMs)) problems.push('reading positions could not be saved recently');
+        return { ok: problems.length === 0, problems };
+      },
+    };
   }
 
   /** The daily digest: what happened since the last one, sent even when nothing did. */

@@ -1,0 +1,59 @@
+// The daemon's /metrics and /healthz, scraped from the real `logward run` over HTTP.
+
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { attackLine, daemonDir, killAll, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+
+after(killAll);
+
+function httpDir(http) {
+  return daemonDir({ extra: `http:\n  enabled: true\n  port: 0\n${http}` });
+}
+
+const urlOf = (output) => JSON.parse(output.split('\n').find((l) => l.includes('Serving /metrics'))).url;
+
+/** The value of one sample line of the Prometheus text. */
+function sample(text, name, labels = '') {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('logward run serves metrics and health', () => {
+  test('counts lines, events and incidents of what it read, and reports healthy', async () => {
+    const dir = httpDir('');
+    const file = path.join(dir, 'logs', 'app.log');
+    fs.writeFileSync(file, range(0, 3).map((n) => attackLine(n)).join(''));
+    const d = startDaemon(dir);
+    await waitFor(() => /Serving \/metrics/.test(d.output) && seen(dir).length === 3, 'the endpoint and 3 events');
+    const base = urlOf(d.output);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.equal(sample(text, 'logward_source_lines_total', `{source="${file}",kind="file"}`), 3);
+    assert.equal(sample(text, 'logward_source_events_total', `{source="${file}",kind="file"}`), 3);
+    assert.equal(sample(text, 'logward_source_lag_bytes', `{source="${file}",kind="file"}`), 0);
+    assert.equal(sample(text, 'logward_rule_events_total', '{rule="failed_logins"}'), 3);
+    assert.equal(sample(text, 'logward_incidents_alerted_total'), 1);
+    assert.equal(sample(text, 'logward_incidents_open'), 1);
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    fs.appendFileSync(file, attackLine(3));
+    await waitFor(() => seen(dir).length === 4, '4 events');
+    const again = await (await fetch(`${base}/metrics`)).text();
+    assert.equal(sample(again, 'logward_source_lines_total', `{source="${file}",kind="file"}`), 4);
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+  });
+
+  test('refuses a request without the bearer token when one is set', async () => {
+    const dir = httpDir('  token: s3cret-token-42');
+    fs.writeFileSync(path.join(dir, 'logs', 'app.log'), '');
+    const d = startDaemon(dir);
+    await waitFor(() => /Serving \/metrics/.test(d.output), 'the endpoint');
+    const base = urlOf(d.output);
+    assert.equal((await fetch(`${base}/metrics`)).status, 401);
+    assert.equal((await fetch(`${base}/healthz`, { headers: { authorization: 'Bearer s3cret-token-42' } })).status, 200);
+    assert.equal((await stopDaemon(d)).code, 0);
+    assert.ok(!d.output.includes('s3cret-token-42'), 'the token is never logged');
+  });
+});
