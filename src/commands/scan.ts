@@ -32,7 +32,7 @@ export const SCAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string' },
   { name: 'log', kind: 'list' },
   { name: 'out', kind: 'string' },
-  { name: 'format', kind: 'multi', accepts: (w) => w === 'json' || w === 'csv' || w.includes(',') },
+  { name: 'format', kind: 'multi', accepts: (w) => w === 'json' || w === 'csv' || w === 'html' || w.includes(',') },
   { name: 'rules', kind: 'multi', accepts: looksLikeRuleName },
   { name: 'window', kind: 'string' },
   { name: 'threshold', kind: 'string' },
@@ -54,7 +54,7 @@ Files are read oldest first (by their first timestamp), whatever the order given
   --log FILE             a file to scan (repeatable; same as a positional FILE)
   --config FILE          configuration (default: config/logward.yaml)
   --out DIR              report directory (default: reports.dir, reports)
-  --format json csv      report formats, one or both (default: reports.formats)
+  --format json csv html report formats, any of them (default: reports.formats)
   --rules NAME...        only these rules (default: every enabled rule)
   --window SECS          window of every selected rule, in seconds
   --threshold N          threshold of every selected rule
@@ -89,8 +89,8 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
     throw usage(`--timezone: unknown time zone "${timeZone}"; use an IANA name such as UTC or Europe/Berlin`, 'scan');
   }
   const formats = ((v.format as string[] | undefined) ?? config.reports.formats) as ReportFormat[];
-  const badFormat = formats.find((f) => f !== 'json' && f !== 'csv');
-  if (badFormat !== undefined) throw usage(`--format: unknown report format "${badFormat}"; use json, csv or both`, 'scan');
+  const badFormat = formats.find((f) => f !== 'json' && f !== 'csv' && f !== 'html');
+  if (badFormat !== undefined) throw usage(`--format: unknown report format "${badFormat}"; use json, csv, html or several`, 'scan');
   const outDir = (v.out as string | undefined) ?? config.reports.dir;
 
   const args = [...((v.log as string[] | undefined) ?? []), ...positionals];
@@ -182,6 +182,7 @@ function jsonSummary(base: string, formats: readonly ReportFormat[], c: ReportCo
   const files: string[] = [];
   if (formats.includes('json')) files.push(`${base}.json`);
   if (formats.includes('csv')) files.push(`${base}_alerts.csv`, `${base}_events.csv`);
+  if (formats.includes('html')) files.push(`${base}.html`);
   return {
     report: base,
     report_files: files,

@@ -40,7 +40,7 @@ export interface Config {
     readonly year: number | null;
     readonly maxLineBytes: number;
   };
-  readonly reports: { readonly dir: string; readonly formats: readonly ('json' | 'csv')[]; readonly maxEvents: number };
+  readonly reports: { readonly dir: string; readonly formats: readonly ('json' | 'csv' | 'html')[]; readonly maxEvents: number };
   readonly scan: { readonly files: readonly string[] };
   readonly sources: readonly SourceConfig[];
   readonly state: { readonly dir: string };

@@ -11,7 +11,7 @@ const windowSecs = posInt.max(2_592_000, 'a window is at most 2592000 seconds (3
 const nonNegInt = z.number().int().nonnegative();
 const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _ (starting with a letter)');
 
-export const REPORT_FORMATS = ['json', 'csv'] as const;
+export const REPORT_FORMATS = ['json', 'csv', 'html'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Online IP enrichment: none (offline data only), ipinfo.io or ipapi.co. */
 export const ENRICH_PROVIDERS = ['none', 'ipinfo', 'ipapi'] as const;

@@ -7,6 +7,8 @@ import type { DetectionEvent, Incident } from '../core/types.js';
 
 /** Distinct values counted per rule for the "top" lists; beyond it new values are not counted. */
 const MAX_COUNTED_VALUES = 100_000;
+/** Minutes kept per rule for the time chart (two weeks); events of later new minutes are not charted. */
+const MAX_MINUTES = 20_160;
 
 export interface RuleSummary {
   events: number;
@@ -35,6 +37,8 @@ export class ReportCollector implements DetectorListener {
   eventsTotal = 0;
   readonly byRule = new Map<string, RuleSummary>();
   readonly sources: SourceSummary[] = [];
+  /** Events per rule per minute of event time (for the HTML report's chart); bounded. */
+  readonly minutes = new Map<string, Map<number, number>>();
 
   constructor(private readonly maxEvents: number, private readonly onEvent?: (ev: DetectionEvent) => void) {}
 
@@ -47,6 +51,7 @@ export class ReportCollector implements DetectorListener {
       this.byRule.set(ev.rule, s);
     }
     s.events++;
+    this.countMinute(ev.rule, ev.time);
     if (s.first === null || ev.time < s.first) s.first = ev.time;
     if (s.last === null || ev.time > s.last) s.last = ev.time;
     if (ev.ip !== s.runIp) {
@@ -62,6 +67,15 @@ export class ReportCollector implements DetectorListener {
     }
     s.runUserCount++;
     this.onEvent?.(ev);
+  }
+
+  private countMinute(rule: string, t: number): void {
+    const minute = t - (t % 60_000);
+    let m = this.minutes.get(rule);
+    if (m === undefined) this.minutes.set(rule, (m = new Map()));
+    const v = m.get(minute);
+    if (v !== undefined) m.set(minute, v + 1);
+    else if (m.size < MAX_MINUTES) m.set(minute, 1);
   }
 
   opened(incident: Incident): void {

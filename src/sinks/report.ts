@@ -3,6 +3,7 @@
 // together and atomically, and never replace an existing report (a second run in the
 // same second gets the suffix _2).
 
+import { renderHtmlReport } from './html-report.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RuleSpec } from '../core/rules.js';
@@ -26,7 +27,7 @@ export interface ReportMeta {
 
 export type OriginOf = (ip: string) => string | null;
 
-export type ReportFormat = 'json' | 'csv';
+export type ReportFormat = 'json' | 'csv' | 'html';
 
 export const ALERT_COLUMNS = ['id', 'rule', 'severity', 'time', 'first', 'last', 'count', 'key_field', 'key', 'ips', 'users', 'hosts', 'sample', 'origins'] as const;
 export const EVENT_COLUMNS = ['rule', 'file', 'line', 'time', 'ip', 'user', 'host', 'program', 'text'] as const;
@@ -191,6 +192,7 @@ export function writeReport(dir: string, c: ReportCollector, meta: ReportMeta, f
     files.push({ name: (s) => `${base}${s}_alerts.csv`, data: toCsv(ALERT_COLUMNS, alerts) });
     files.push({ name: (s) => `${base}${s}_events.csv`, data: toCsv(EVENT_COLUMNS, events) });
   }
+  if (formats.includes('html')) files.push({ name: (s) => `${base}${s}.html`, data: renderHtmlReport(c, meta) });
   const suffix = publishFilesExclusive(files);
   return `${base}${suffix}`;
 }
