@@ -12,6 +12,7 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Clock } from '../util/clock.js';
 import { escapeHtml, oneLine } from '../digest/text.js';
+import { DurableAppend } from '../util/durable-append.js';
 import { safeId } from '../digest/digest.js';
 import type { MailContent, MessageQueue, OutboxMessage } from './types.js';
 
@@ -43,8 +44,7 @@ export function atLeast(s: Severity, min: Severity): boolean {
 
 export class AlertDispatcher {
   private rate: RateState;
-  private readonly streamFd: number | null = null;
-  private streamUnsynced = false;
+  private readonly stream: DurableAppend | null = null;
 
   constructor(
     private readonly config: Config,
@@ -59,7 +59,7 @@ export class AlertDispatcher {
     if (stream !== null) {
       try {
         fs.mkdirSync(path.dirname(stream), { recursive: true, mode: 0o750 });
-        this.streamFd = fs.openSync(stream, 'a', 0o640);
+        this.stream = new DurableAppend(fs.openSync(stream, 'a', 0o640));
       } catch (err) {
         this.log.error({ file: stream, err: (err as Error).message }, 'The alert stream cannot be opened; alerts still go to the log, mail and webhook.');
       }
@@ -69,10 +69,9 @@ export class AlertDispatcher {
   /** One newly alerted incident; `body` is JSON.stringify(alert), when the caller has it. */
   alert(i: Incident, alert: Record<string, unknown>, body = JSON.stringify(alert)): void {
     const now = this.clock.now();
-    if (this.streamFd !== null) {
+    if (this.stream !== null) {
       try {
-        fs.writeSync(this.streamFd, `${body.slice(0, -1)},"host":${JSON.stringify(this.host)},"alerted_at":"${new Date(now).toISOString()}"}\n`);
-        this.streamUnsynced = true;
+        this.stream.write(`${body.slice(0, -1)},"host":${JSON.stringify(this.host)},"alerted_at":"${new Date(now).toISOString()}"}\n`);
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'Appending to the alert stream failed.');
       }
@@ -117,16 +116,13 @@ export class AlertDispatcher {
 
   /** Makes the alert stream durable; the daemon calls it before each checkpoint. */
   sync(): void {
-    if (this.streamFd === null || !this.streamUnsynced) return;
-    fs.fsyncSync(this.streamFd);
-    this.streamUnsynced = false;
+    this.stream?.sync();
   }
 
   close(): void {
-    if (this.streamFd === null) return;
-    this.sync();
-    fs.closeSync(this.streamFd);
+    this.stream?.close();
   }
+
 
   private expire(now: number): void {
     this.rate.sent = this.rate.sent.filter((t) => t > now - HOUR_MS && t <= now + HOUR_MS);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isoUtc } from '../core/time.js';
 import type { DetectionEvent } from '../core/types.js';
 import { AppError, describeSystemError } from '../util/errors.js';
+import { DurableAppend } from '../util/durable-append.js';
 
 const FLUSH_BYTES = 1 << 20;
 
@@ -88,16 +89,17 @@ function unwritable(target: string, err: unknown): AppError {
  */
 export class EventsAppender {
   private parts: string[] = [];
-  private readonly fd: number;
+  private readonly out: DurableAppend;
   private bytes: number;
 
   constructor(readonly target: string, checkpointBytes: number | null) {
     try {
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      this.fd = fs.openSync(target, 'a+', 0o640);
-      const size = fs.fstatSync(this.fd).size;
+      const fd = fs.openSync(target, 'a+', 0o640);
+      this.out = new DurableAppend(fd);
+      const size = fs.fstatSync(fd).size;
       if (checkpointBytes !== null && checkpointBytes < size) {
-        fs.ftruncateSync(this.fd, checkpointBytes);
+        fs.ftruncateSync(fd, checkpointBytes);
         this.bytes = checkpointBytes;
       } else {
         this.bytes = size;
@@ -116,28 +118,23 @@ export class EventsAppender {
     this.parts.push(eventLine(ev));
   }
 
-  private unsynced = false;
-
   /** Writes what was added (one write per batch of lines; memory stays bounded). */
   write(): void {
     if (this.parts.length === 0) return;
     const data = Buffer.from(`${this.parts.join('\n')}\n`, 'utf8');
     this.parts = [];
-    fs.writeSync(this.fd, data);
+    this.out.write(data);
     this.bytes += data.length;
-    this.unsynced = true;
   }
 
   /** Writes and fsyncs everything added so far (before a checkpoint covers it). */
   sync(): void {
     this.write();
-    if (!this.unsynced) return;
-    fs.fsyncSync(this.fd);
-    this.unsynced = false;
+    this.out.sync();
   }
 
   close(): void {
-    this.sync();
-    fs.closeSync(this.fd);
+    this.write();
+    this.out.close();
   }
 }

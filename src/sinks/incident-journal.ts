@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { DurableAppend } from '../util/durable-append.js';
 
 export const JOURNAL_NAME = 'incidents.jsonl';
 const MAX_RECORDS = 200_000;
@@ -24,7 +25,7 @@ export interface JournalRecord {
 
 export class IncidentJournal {
   readonly file: string;
-  private fd: number;
+  private readonly out: DurableAppend;
   private readonly opened = new Set<string>();
   private readonly closed = new Set<string>();
   /** Lines that were not valid records (a write cut by a crash), skipped at load. */
@@ -67,7 +68,7 @@ export class IncidentJournal {
       (rec.type === 'opened' ? this.opened : this.closed).add(rec.id);
     }
     this.damaged = damaged;
-    this.fd = fs.openSync(this.file, 'a', 0o640);
+    this.out = new DurableAppend(fs.openSync(this.file, 'a', 0o640));
   }
 
   /** Whether an incident with this id was already alerted (by this or an earlier run). */
@@ -79,16 +80,13 @@ export class IncidentJournal {
     return this.closed.has(id);
   }
 
-  private unsynced = false;
-
   /** Appends one record; sync() makes it durable (once per batch of lines, not per record). */
   append(rec: JournalRecord): void {
     this.write(`${JSON.stringify(rec)}\n`, rec.type, rec.id);
   }
 
   private write(line: string, type: JournalRecord['type'], id: string): void {
-    fs.writeSync(this.fd, line);
-    this.unsynced = true;
+    this.out.write(line);
     const set = type === 'opened' ? this.opened : this.closed;
     set.add(id);
     // Bounded for a daemon that runs for years: the oldest ids go first (a Set keeps
@@ -106,14 +104,11 @@ export class IncidentJournal {
 
   /** Makes every appended record durable: called before the reading position advances. */
   sync(): void {
-    if (!this.unsynced) return;
-    fs.fsyncSync(this.fd);
-    this.unsynced = false;
+    this.out.sync();
   }
 
   close(): void {
-    this.sync();
-    fs.closeSync(this.fd);
+    this.out.close();
   }
 }
 

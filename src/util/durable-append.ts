@@ -1,0 +1,29 @@
+// An append-only file written as records arrive and made durable later: the daemon's
+// events file, incident journal and alert stream are fsynced once per checkpoint (before
+// a saved reading position can cover them), not once per record.
+
+import fs from 'node:fs';
+
+export class DurableAppend {
+  private unsynced = false;
+
+  constructor(readonly fd: number) {}
+
+  write(data: string | Buffer): void {
+    if (typeof data === 'string') fs.writeSync(this.fd, data);
+    else fs.writeSync(this.fd, data);
+    this.unsynced = true;
+  }
+
+  /** fsyncs what was written since the last sync (nothing to do when nothing was). */
+  sync(): void {
+    if (!this.unsynced) return;
+    fs.fsyncSync(this.fd);
+    this.unsynced = false;
+  }
+
+  close(): void {
+    this.sync();
+    fs.closeSync(this.fd);
+  }
+}
