@@ -16,19 +16,12 @@ import { GeoDb } from './geo.js';
 import { Provider, type ProviderAnswer, type ProviderName } from './provider.js';
 import { SPECIAL_TEXT, specialIPv4, specialIPv6, type SpecialLabel } from './special.js';
 
-export interface Origin {
+/** An address's origin: the fields a provider answers (see ProviderAnswer), and where they came from. */
+export interface Origin extends ProviderAnswer {
   /** The address, normalised (IPv4-mapped IPv6 as IPv4, IPv6 lower-case). */
   readonly ip: string;
   /** A special-purpose label ("private", "loopback", "documentation", ...), or null. */
   readonly special: SpecialLabel | null;
-  /** ISO 3166-1 alpha-2 code. */
-  readonly country: string | null;
-  readonly region: string | null;
-  readonly city: string | null;
-  /** IANA zone name. */
-  readonly timeZone: string | null;
-  readonly asn: number | null;
-  readonly org: string | null;
   /**
    * Where the fields came from: offline databases only; a fresh answer of ipinfo or ipapi
    * (added to the offline data); a cached online answer; a special-purpose label; or

@@ -18,9 +18,11 @@ export const PROVIDER_URLS: Readonly<Record<ProviderName, string>> = Object.free
 
 /** What a provider knows about an address; null where it says nothing. */
 export interface ProviderAnswer {
+  /** ISO 3166-1 alpha-2 code. */
   readonly country: string | null;
   readonly region: string | null;
   readonly city: string | null;
+  /** IANA zone name. */
   readonly timeZone: string | null;
   readonly asn: number | null;
   readonly org: string | null;
