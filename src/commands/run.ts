@@ -629,10 +629,8 @@ export class Daemon {
 
   /** What /metrics and /healthz report: read at each request, cheap. */
   private status(): StatusProvider {
-    const coverageOf = (label: string) => this.coverage.snapshot().sources[label];
     return {
       sources: (): SourceHealth[] => {
-        const cov = this.coverage.snapshot().sources;
         const out: SourceHealth[] = [];
         for (const [file, f] of this.followed) {
           const st = f.src.stats;
@@ -643,11 +641,11 @@ export class Daemon {
           } catch {
             lag = null;
           }
-          out.push({ source: file, kind: 'file', lines: st.lines, parsed: st.parsed, notParsed: st.unparsed, events: st.events, lastLineAt: cov[file]?.lastGrowth ?? null, lagBytes: lag });
+          out.push({ source: file, kind: 'file', lines: st.lines, parsed: st.parsed, notParsed: st.unparsed, events: st.events, lastLineAt: this.coverage.lastGrowth(file), lagBytes: lag });
         }
         for (const j of this.journals.values()) {
           const st = j.src.stats;
-          out.push({ source: j.src.label, kind: 'journal', lines: st.lines, parsed: st.parsed, notParsed: st.unparsed, events: st.events, lastLineAt: coverageOf(j.src.label)?.lastGrowth ?? null, lagBytes: null });
+          out.push({ source: j.src.label, kind: 'journal', lines: st.lines, parsed: st.parsed, notParsed: st.unparsed, events: st.events, lastLineAt: this.coverage.lastGrowth(j.src.label), lagBytes: null });
         }
         return out;
       },

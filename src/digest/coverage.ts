@@ -99,6 +99,11 @@ export class Coverage {
     return s;
   }
 
+  /** Wall-clock ms of the last read that brought lines to a source, or null (no copy made). */
+  lastGrowth(label: string): number | null {
+    return this.snap.sources[label]?.lastGrowth ?? null;
+  }
+
   snapshot(): CoverageSnapshot {
     return structuredClone(this.snap);
   }
