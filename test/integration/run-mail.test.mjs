@@ -144,6 +144,23 @@ describe('logward run delivers alerts', () => {
   });
 });
 
+describe('logward run refuses bad mail settings', () => {
+  test('exits 78 before reading when the SMTP environment is contradictory, and an unwritable state dir is named', async () => {
+    const dir = daemonDir();
+    fs.writeFileSync(path.join(dir, 'logs', 'app.log'), attackLine(0));
+    const cfg = path.join(dir, 'logward.yaml');
+    const bad = await runCli(['run', '--once', '--config', cfg], { env: { SMTP_HOST: '127.0.0.1', SMTP_TO: 'a@b.example', SMTP_TLS: '1', SMTP_SSL: '1' } });
+    assert.equal(bad.code, 78, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /SMTP_TLS.*SMTP_SSL|SMTP_SSL.*SMTP_TLS/);
+    assert.ok(!fs.existsSync(path.join(dir, 'events.jsonl')));
+    const file = path.join(dir, 'not-a-dir');
+    fs.writeFileSync(file, '');
+    const unwritable = await runCli(['run', '--once', '--config', cfg, '--state-dir', path.join(file, 'state')]);
+    assert.equal(unwritable.code, 73, unwritable.stderr);
+    assert.match(unwritable.stderr, /not-a-dir/);
+  });
+});
+
 describe('logward digest and scan --email', () => {
   test('prints the digest of what the daemon recorded, and sends it on --send with its attachment', async () => {
     const smtp = await startSmtpServer();
