@@ -652,7 +652,7 @@ export class Daemon {
       ruleEvents: () => Object.fromEntries([...this.detector.ruleStats].map(([rule, s]) => [rule, s.events])),
       incidents: () => ({ alerted: this.alertsFired, open: [...this.detector.windows.values()].reduce((a, w) => a + w.openIncidents, 0) }),
       outboxDepth: () => this.outbox.pendingCount(),
-      enrichCache: () => null,
+      enrichCache: () => this.opts.enricher?.cacheCounters ?? null,
       health: () => {
         const problems: string[] = [];
         if (this.stopping) problems.push('logward is stopping');

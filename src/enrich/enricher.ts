@@ -78,6 +78,8 @@ export class Enricher {
   private readonly inflight = new Map<string, Promise<ProviderAnswer | null>>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private hits = 0;
+  private misses = 0;
 
   private constructor(
     private readonly config: EnrichConfig['enrich'],
@@ -133,6 +135,14 @@ export class Enricher {
       });
     }
     return new Enricher(c, opts.log, asn, geo, cache, provider);
+  }
+
+  /**
+   * Lookups of public addresses the cache answered or could not, since start; null without
+   * a cache (no online provider), so /metrics shows no rate that could not exist.
+   */
+  get cacheCounters(): { hits: number; misses: number } | null {
+    return this.cache === null ? null : { hits: this.hits, misses: this.misses };
   }
 
   /** Sizes, for diagnostics and the benchmark. */
@@ -210,6 +220,10 @@ export class Enricher {
     const a = this.asn?.lookup(parsed) ?? null;
     if (a !== null) Object.assign(o, a, { source: 'offline' });
     const hit = this.cache?.get(norm) ?? null;
+    if (this.cache !== null) {
+      if (hit !== null) this.hits++;
+      else this.misses++;
+    }
     if (hit !== null && hit.answer !== null) fill(o, hit.answer, 'cache');
     return { origin: o, public: true, cached: hit !== null };
   }

@@ -110,6 +110,8 @@ test('ipinfo answers fill what the offline data lacks, with the token, and are c
   assert.equal(c.city, 'Mountain View');
   assert.equal(again.lookupOffline('8.8.8.4').city, 'Mountain View');
   assert.equal(sent('8.8.8.4').length, n, 'a cached address is not asked again');
+  assert.deepEqual(again.cacheCounters, { hits: 2, misses: 0 }, 'both lookups after the restart were answered by the cache');
+  assert.equal(e.cacheCounters.misses >= 1, true, 'the first run missed the cache before asking ipinfo');
   await again.close();
 });
 
