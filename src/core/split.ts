@@ -78,6 +78,10 @@ export class LineSplitter {
     const suspect = Math.floor(max / 3);
     const st = this.stats;
     let p = 0;
+    // Where the raw bytes of line number rawLine start; advanced only for lines that need them.
+    let rawAt = start;
+    let rawLine = 0;
+    let n = 0;
     for (;;) {
       const e = text.indexOf('\n', p);
       if (e === -1) break;
@@ -85,9 +89,22 @@ export class LineSplitter {
       let line = text.charCodeAt(e - 1) === 13 && e > p ? text.slice(p, e - 1) : text.slice(p, e);
       p = e + 1;
       if (line.length > suspect && Buffer.byteLength(line) > max) {
-        line = cutToBytes(line, max);
-        st.cut++;
+        if (line.includes('\ufffd')) {
+          // Invalid UTF-8 decodes to U+FFFD, 3 bytes for as little as one byte of input: the
+          // bound is on input bytes (as for a line carried across chunks), so measure those.
+          while (rawLine < n) {
+            rawAt = chunk.indexOf(10, rawAt) + 1;
+            rawLine++;
+          }
+          const raw = rawLineText(chunk.subarray(rawAt, chunk.indexOf(10, rawAt)), false, max);
+          line = raw.text;
+          if (raw.cut) st.cut++;
+        } else {
+          line = cutToBytes(line, max);
+          st.cut++;
+        }
       }
+      n++;
       st.lines++;
       onLine(line);
     }
@@ -108,22 +125,31 @@ export class LineSplitter {
   }
 
   private emitCarry(onLine: LineHandler): void {
-    let buf = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryBytes);
-    let cut = this.overflowing;
-    if (!cut && buf.length > 0 && buf[buf.length - 1] === 13) buf = buf.subarray(0, buf.length - 1);
-    if (buf.length > this.maxLineBytes) cut = true;
-    // The bytes kept stop at the bound, maybe inside a character: end before it.
-    if (cut) buf = buf.subarray(0, wholeCharsEnd(buf.subarray(0, this.maxLineBytes)));
+    const buf = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryBytes);
+    const { text, cut } = rawLineText(buf, this.overflowing, this.maxLineBytes);
     this.carry = [];
     this.carryBytes = 0;
     this.overflowing = false;
     this.consumedBytes += this.pendingBytes;
     this.pendingBytes = 0;
-    const line = buf.toString('utf8');
     if (cut) this.stats.cut++;
     this.stats.lines++;
-    onLine(line);
+    onLine(text);
   }
+}
+
+/**
+ * A line's raw bytes (newline excluded) as text: a CR ending dropped, cut to max bytes
+ * without ending inside a character. `dropped`: bytes past the kept ones were dropped.
+ */
+function rawLineText(raw: Buffer, dropped: boolean, max: number): { text: string; cut: boolean } {
+  let buf = raw;
+  let cut = dropped;
+  if (!cut && buf.length > 0 && buf[buf.length - 1] === 13) buf = buf.subarray(0, buf.length - 1);
+  if (buf.length > max) cut = true;
+  // The bytes kept stop at the bound, maybe inside a character: end before it.
+  if (cut) buf = buf.subarray(0, wholeCharsEnd(buf.subarray(0, max)));
+  return { text: buf.toString('utf8'), cut };
 }
 
 /** Length of the longest prefix of buf that ends on a whole UTF-8 character. */
