@@ -30,6 +30,7 @@ import { EventsAppender } from '../sinks/events-jsonl.js';
 import { alertJson, writeReport, type OriginOf } from '../sinks/report.js';
 import { ATTRIBUTION, Enricher, formatOrigin } from '../enrich/index.js';
 import { startHttpServer } from '../http/server.js';
+import { LiveBoard } from '../http/live-board.js';
 import type { SourceHealth, StatusProvider } from '../http/status.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
@@ -165,6 +166,8 @@ export class Daemon {
   private dispatcher: AlertDispatcher;
   private lastDigest: number | null;
   private http: { url: string; close(): Promise<void> } | null = null;
+  /** What the live dashboard shows; only kept when http is enabled. */
+  private board: LiveBoard | null = null;
   private specs: SourceSpec[] = [];
   private readonly store: StateStore;
   private state: DaemonState;
@@ -194,6 +197,7 @@ export class Daemon {
     this.once = opts.once === true;
     const enricher = opts.enricher ?? null;
     this.originOf = enricher === null ? undefined : (ip) => formatOrigin(enricher.lookupOffline(ip));
+    if (config.http.enabled) this.board = new LiveBoard(this.host, opts.clock.now(), this.originOf);
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
     try {
       this.incidents = new IncidentJournal(path.dirname(this.store.file));
@@ -311,9 +315,11 @@ export class Daemon {
       event: (ev: DetectionEvent) => {
         this.collector.event(ev);
         this.events?.add(ev);
+        this.board?.event(ev);
       },
       opened: (i: Incident) => {
         this.collector.opened(i);
+        this.board?.opened(i);
         if (this.incidents.hasOpened(i.id)) {
           // Re-read after a crash: this incident was journaled (and alerted) before.
           this.log.debug({ id: i.id, rule: i.rule }, 'Incident already alerted before a restart; not alerted again.');
@@ -334,6 +340,7 @@ export class Daemon {
       unmatched: (src, message) => this.coverage.unmatched(src.label, src.label.startsWith('journal') ? 'journal' : 'file', message),
       closed: (i: Incident) => {
         this.collector.closed(i);
+        this.board?.closed(i);
         if (!this.incidents.hasClosed(i.id)) {
           // The final counts, for the digest; the samples were journaled when it opened.
           const { samples: _samples, ...final } = alertJson(i);
@@ -620,11 +627,11 @@ export class Daemon {
   async startHttp(): Promise<void> {
     if (!this.config.http.enabled || this.stopping) return;
     try {
-      this.http = await startHttpServer(this.config.http, this.status(), this.log);
+      this.http = await startHttpServer(this.config.http, this.status(), this.log, { board: this.board });
     } catch (err) {
       throw new AppError('USAGE', `cannot serve metrics on ${this.config.http.host}:${this.config.http.port} (${describeSystemError(err)}); pick another http.port or turn http.enabled off`);
     }
-    this.log.info({ url: this.http.url }, 'Serving /metrics and /healthz.');
+    this.log.info({ url: this.http.url }, 'Serving the dashboard, /metrics and /healthz.');
   }
 
   /** What /metrics and /healthz report: read at each request, cheap. */

@@ -1,15 +1,19 @@
-// The daemon's HTTP endpoint: GET /metrics (Prometheus text, from a private registry) and
-// GET /healthz. Values are taken from the StatusProvider at each request, never cached
-// between requests. With a token every path needs `Authorization: Bearer <token>`.
-// A failing provider call answers 500 and logs one line; it never takes the daemon down.
+// The daemon's HTTP endpoint: GET /metrics (Prometheus text, from a private registry),
+// GET /healthz and, with a LiveBoard, the live dashboard (GET /, /api/dashboard and the
+// Server-Sent Events stream /events). Values are taken from the StatusProvider at each
+// request, never cached between requests. With a token every path needs
+// `Authorization: Bearer <token>` or the cookie the dashboard's login form sets. A failing
+// provider call answers 500 and logs one line; it never takes the daemon down.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../runtime/logger.js';
 import { describeSystemError } from '../util/errors.js';
+import { dashboardPage, loginPage } from './dashboard-page.js';
+import type { LiveBoard } from './live-board.js';
 import type { SourceHealth, StatusProvider } from './status.js';
 
 export interface HttpServerHandle {
@@ -141,11 +145,49 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function authorized(header: string | undefined, token: string): boolean {
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+const COOKIE = 'logward_session';
+
+/** The cookie's value: derived from the token, so the token itself is never stored by a browser. */
+function sessionOf(token: string): string {
+  return createHash('sha256').update(`logward dashboard session\u0000${token}`).digest('hex');
+}
+
+function cookieValue(header: string | undefined, name: string): string | null {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+function authorized(req: http.IncomingMessage, token: string): boolean {
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
   // Always compare, so a missing header takes the same time as a wrong one.
-  const ok = sameSecret(m?.[1] ?? '', token);
-  return m !== null && ok;
+  const byHeader = sameSecret(m?.[1] ?? '', token);
+  const cookie = cookieValue(req.headers.cookie, COOKIE);
+  const byCookie = sameSecret(cookie ?? '', sessionOf(token));
+  return (m !== null && byHeader) || (cookie !== null && byCookie);
+}
+
+/** Headers for the HTML pages: nothing but their own inline code, under a fresh nonce. */
+function pageHeaders(nonce: string): Record<string, string> {
+  return {
+    'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+  };
+}
+
+async function readForm(req: http.IncomingMessage, limit: number): Promise<URLSearchParams | null> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return null;
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
@@ -155,21 +197,99 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
+const HTML_TYPE = 'text/html; charset=utf-8';
 const ROUTES = new Set(['/metrics', '/healthz']);
+const BOARD_ROUTES = new Set(['/', '/api/dashboard', '/events']);
+/** Open dashboards at once: each costs one snapshot per push. */
+const MAX_STREAMS = 16;
+/** Pushes to dashboards are coalesced to at most one per this many ms. */
+const PUSH_MS = 250;
+/** Dashboards get a fresh picture at least this often (source ages move on). */
+const REFRESH_MS = 5000;
 
-export async function startHttpServer(config: Config['http'], status: StatusProvider, log: Logger): Promise<HttpServerHandle> {
+export interface HttpServerOptions {
+  /** Serves the live dashboard when given. */
+  board?: LiveBoard | null;
+}
+
+export async function startHttpServer(config: Config['http'], status: StatusProvider, log: Logger, opts: HttpServerOptions = {}): Promise<HttpServerHandle> {
   let snapshot: Snapshot | null = null;
   const registry = buildRegistry(() => {
     if (snapshot === null) throw new Error('metrics collected outside a scrape');
     return snapshot;
   });
   const token = config.token;
+  const board = opts.board ?? null;
+  const streams = new Set<http.ServerResponse>();
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    if (token !== null && !authorized(req.headers.authorization, token)) {
-      send(res, 401, TEXT_TYPE, 'unauthorized: send Authorization: Bearer <http.token>\n', { 'WWW-Authenticate': 'Bearer realm="logward"' });
+  const boardJson = (): string => JSON.stringify(board!.view(status, Date.now()));
+
+  let pushTimer: NodeJS.Timeout | null = null;
+  const pushAll = (): void => {
+    pushTimer = null;
+    if (streams.size === 0) return;
+    let data: string;
+    try {
+      data = boardJson();
+    } catch (err) {
+      log.error({ err }, 'http: the dashboard snapshot failed; dashboards keep the previous one');
       return;
     }
+    for (const res of streams) res.write(`event: state\ndata: ${data}\n\n`);
+  };
+  const schedulePush = (): void => {
+    if (pushTimer === null && streams.size > 0) pushTimer = setTimeout(pushAll, PUSH_MS);
+  };
+  const unsubscribe = board?.subscribe(schedulePush) ?? null;
+  const refresh = setInterval(pushAll, REFRESH_MS);
+  refresh.unref();
+
+  const openStream = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (streams.size >= MAX_STREAMS) {
+      send(res, 503, TEXT_TYPE, `too many open dashboards (${MAX_STREAMS}); close one and reload\n`, { 'Retry-After': '10' });
+      return;
+    }
+    const first = boardJson();
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no', Connection: 'keep-alive' });
+    // A reconnecting browser waits 2 s; the first picture goes out at once.
+    res.write(`retry: 2000\nevent: state\ndata: ${first}\n\n`);
+    streams.add(res);
+    req.socket.setNoDelay(true);
+    const drop = (): void => {
+      streams.delete(res);
+    };
+    req.on('close', drop);
+    res.on('error', drop);
+  };
+
+  const login = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const nonce = randomBytes(16).toString('base64');
+    if (token === null) {
+      send(res, 303, TEXT_TYPE, 'no token is needed\n', { Location: './' });
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      send(res, 200, HTML_TYPE, loginPage(nonce, false), pageHeaders(nonce));
+      return;
+    }
+    if (req.method !== 'POST') {
+      send(res, 405, TEXT_TYPE, 'method not allowed\n', { Allow: 'GET, POST' });
+      return;
+    }
+    const form = await readForm(req, 4096);
+    const given = form?.get('token') ?? '';
+    if (!sameSecret(given, token)) {
+      log.warn({ remote: req.socket.remoteAddress }, 'http: dashboard login with a wrong token refused');
+      send(res, 401, HTML_TYPE, loginPage(nonce, true), pageHeaders(nonce));
+      return;
+    }
+    send(res, 303, TEXT_TYPE, 'signed in\n', {
+      Location: './',
+      'Set-Cookie': `${COOKIE}=${sessionOf(token)}; HttpOnly; SameSite=Strict; Path=/`,
+    });
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     let pathname: string;
     try {
       pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -177,12 +297,39 @@ export async function startHttpServer(config: Config['http'], status: StatusProv
       send(res, 400, TEXT_TYPE, 'bad request\n');
       return;
     }
-    if (!ROUTES.has(pathname)) {
-      send(res, 404, TEXT_TYPE, 'not found: try /metrics or /healthz\n');
+    if (board !== null && pathname === '/login') {
+      await login(req, res);
+      return;
+    }
+    if (token !== null && !authorized(req, token)) {
+      if (board !== null && pathname === '/' && (req.headers.accept ?? '').includes('text/html')) {
+        const nonce = randomBytes(16).toString('base64');
+        send(res, 401, HTML_TYPE, loginPage(nonce, false), { ...pageHeaders(nonce), 'WWW-Authenticate': 'Bearer realm="logward"' });
+        return;
+      }
+      send(res, 401, TEXT_TYPE, 'unauthorized: send Authorization: Bearer <http.token>\n', { 'WWW-Authenticate': 'Bearer realm="logward"' });
+      return;
+    }
+    const known = ROUTES.has(pathname) || (board !== null && BOARD_ROUTES.has(pathname));
+    if (!known) {
+      send(res, 404, TEXT_TYPE, `not found: try ${board !== null ? '/ (the dashboard), ' : ''}/metrics or /healthz\n`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, TEXT_TYPE, 'method not allowed\n', { Allow: 'GET, HEAD' });
+      return;
+    }
+    if (pathname === '/') {
+      const nonce = randomBytes(16).toString('base64');
+      send(res, 200, HTML_TYPE, dashboardPage(nonce), pageHeaders(nonce));
+      return;
+    }
+    if (pathname === '/api/dashboard') {
+      send(res, 200, JSON_TYPE, boardJson());
+      return;
+    }
+    if (pathname === '/events') {
+      openStream(req, res);
       return;
     }
     if (pathname === '/healthz') {
@@ -237,12 +384,17 @@ export async function startHttpServer(config: Config['http'], status: StatusProv
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
-  log.info({ url, auth: token !== null ? 'bearer' : 'none' }, `http: serving /metrics and /healthz on ${url}`);
+  log.info({ url, auth: token !== null ? 'bearer' : 'none', dashboard: board !== null }, `http: serving ${board !== null ? 'the dashboard, ' : ''}/metrics and /healthz on ${url}`);
 
   let closed: Promise<void> | null = null;
   return {
     url,
     close() {
+      unsubscribe?.();
+      clearInterval(refresh);
+      if (pushTimer !== null) clearTimeout(pushTimer);
+      for (const res of streams) res.end();
+      streams.clear();
       closed ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();

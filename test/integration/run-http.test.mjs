@@ -12,7 +12,7 @@ function httpDir(http) {
   return daemonDir({ extra: `http:\n  enabled: true\n  port: 0\n${http}` });
 }
 
-const urlOf = (output) => JSON.parse(output.split('\n').find((l) => l.includes('Serving /metrics'))).url;
+const urlOf = (output) => JSON.parse(output.split('\n').find((l) => l.includes('Serving the dashboard'))).url;
 
 /** The value of one sample line of the Prometheus text. */
 function sample(text, name, labels = '') {
@@ -26,7 +26,7 @@ describe('logward run serves metrics and health', () => {
     const file = path.join(dir, 'logs', 'app.log');
     fs.writeFileSync(file, range(0, 3).map((n) => attackLine(n)).join(''));
     const d = startDaemon(dir);
-    await waitFor(() => /Serving \/metrics/.test(d.output) && seen(dir).length === 3, 'the endpoint and 3 events');
+    await waitFor(() => /Serving the dashboard/.test(d.output) && seen(dir).length === 3, 'the endpoint and 3 events');
     const base = urlOf(d.output);
     const text = await (await fetch(`${base}/metrics`)).text();
     assert.equal(sample(text, 'logward_source_lines_total', `{source="${file}",kind="file"}`), 3);
@@ -49,7 +49,7 @@ describe('logward run serves metrics and health', () => {
     const dir = httpDir('  token: s3cret-token-42');
     fs.writeFileSync(path.join(dir, 'logs', 'app.log'), '');
     const d = startDaemon(dir);
-    await waitFor(() => /Serving \/metrics/.test(d.output), 'the endpoint');
+    await waitFor(() => /Serving the dashboard/.test(d.output), 'the endpoint');
     const base = urlOf(d.output);
     assert.equal((await fetch(`${base}/metrics`)).status, 401);
     assert.equal((await fetch(`${base}/healthz`, { headers: { authorization: 'Bearer s3cret-token-42' } })).status, 200);

@@ -1,0 +1,231 @@
+// What the live dashboard shows, kept up to date by the daemon as lines are detected: the
+// incidents of the last while (open ones with live counts), events per minute per rule and
+// the offenders behind the incidents. Everything is bounded, so an attack cannot grow it;
+// times are event times, like the windows, so a backlog draws the minutes it happened in.
+
+import type { DetectionEvent, Incident, Severity } from '../core/types.js';
+import type { SourceHealth, StatusProvider } from './status.js';
+
+/** Incidents kept for the page (open or recently closed), newest first. */
+export const BOARD_INCIDENTS = 200;
+/** Minutes of events per rule drawn on the chart. */
+export const BOARD_MINUTES = 60;
+const TOP_OFFENDERS = 10;
+/** A source that brought no line for this long is shown as quiet. */
+const QUIET_MS = 15 * 60_000;
+const LISTED_VALUES = 5;
+
+export interface BoardIncident {
+  id: string;
+  rule: string;
+  severity: Severity;
+  key: string | null;
+  keyField: string | null;
+  first: number;
+  last: number;
+  count: number;
+  open: boolean;
+  ips: string[];
+  users: string[];
+  origin: string | null;
+  sample: string | null;
+}
+
+export interface BoardSource {
+  source: string;
+  kind: 'file' | 'journal';
+  lines: number;
+  notParsed: number;
+  events: number;
+  lastLineAt: number | null;
+  lagBytes: number | null;
+  state: 'ok' | 'lagging' | 'quiet' | 'waiting';
+}
+
+export interface BoardOffender {
+  ip: string;
+  origin: string | null;
+  incidents: number;
+  events: number;
+  rules: string[];
+  last: number;
+}
+
+/** One picture of the daemon, as JSON for /api/dashboard and each server-sent event. */
+export interface BoardView {
+  host: string;
+  now: number;
+  startedAt: number;
+  totals: { lines: number; notParsed: number; events: number; alerted: number; open: number; outbox: number };
+  /** Minute starts (event time, ms) and each rule's counts per minute. */
+  minutes: number[];
+  series: Record<string, number[]>;
+  rules: { rule: string; events: number }[];
+  incidents: BoardIncident[];
+  offenders: BoardOffender[];
+  sources: BoardSource[];
+}
+
+type OriginOf = (ip: string) => string | null;
+
+const MINUTE = 60_000;
+const KEYED_FIELDS = new Set(['ip', 'user', 'host', 'program']);
+
+export class LiveBoard {
+  private readonly incidents: BoardIncident[] = [];
+  /** Open incidents by rule and key, to count their events live. */
+  private readonly open = new Map<string, BoardIncident>();
+  private readonly perMinute = new Map<string, Map<number, number>>();
+  private newestMinute = -Infinity;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly host: string,
+    private readonly startedAt: number,
+    private readonly originOf: OriginOf = () => null,
+  ) {}
+
+  /** Called with every detection event. */
+  event(ev: DetectionEvent): void {
+    const minute = Math.floor(ev.time / MINUTE) * MINUTE;
+    if (minute > this.newestMinute) {
+      this.newestMinute = minute;
+      const oldest = minute - (BOARD_MINUTES - 1) * MINUTE;
+      for (const counts of this.perMinute.values()) for (const m of counts.keys()) if (m < oldest) counts.delete(m);
+    }
+    if (minute > this.newestMinute - BOARD_MINUTES * MINUTE) {
+      let counts = this.perMinute.get(ev.rule);
+      if (counts === undefined) this.perMinute.set(ev.rule, (counts = new Map()));
+      counts.set(minute, (counts.get(minute) ?? 0) + 1);
+    }
+    if (this.open.size > 0) {
+      for (const field of KEYED_FIELDS) {
+        const value = ev[field as 'ip' | 'user' | 'host' | 'program'];
+        if (value === null) continue;
+        const inc = this.open.get(openKey(ev.rule, field, value));
+        if (inc !== undefined) {
+          inc.count++;
+          if (ev.time > inc.last) inc.last = ev.time;
+        }
+      }
+    }
+    this.changed();
+  }
+
+  /** Called when an incident reaches its threshold (alerted or not, e.g. after a restart). */
+  opened(i: Incident): void {
+    const firstIp = i.ips[0];
+    const b: BoardIncident = {
+      id: i.id, rule: i.rule, severity: i.severity, key: i.key, keyField: i.keyField,
+      first: i.first, last: i.last, count: i.count, open: true,
+      ips: i.ips.slice(0, LISTED_VALUES), users: i.users.slice(0, LISTED_VALUES),
+      // A host-wide incident has many addresses: no single origin describes it.
+      origin: firstIp === undefined || i.keyField !== 'ip' ? null : this.originOf(firstIp),
+      sample: i.samples.at(-1)?.text ?? null,
+    };
+    const existing = this.incidents.findIndex((x) => x.id === i.id);
+    if (existing >= 0) this.incidents.splice(existing, 1);
+    this.incidents.unshift(b);
+    while (this.incidents.length > BOARD_INCIDENTS) {
+      const dropped = this.incidents.pop()!;
+      if (dropped.open && dropped.key !== null && dropped.keyField !== null) this.open.delete(openKey(dropped.rule, dropped.keyField, dropped.key));
+    }
+    if (i.key !== null && i.keyField !== null && KEYED_FIELDS.has(i.keyField)) this.open.set(openKey(i.rule, i.keyField, i.key), b);
+    this.changed();
+  }
+
+  /** Called when an incident's window has passed: its final counts. */
+  closed(i: Incident): void {
+    if (i.key !== null && i.keyField !== null) this.open.delete(openKey(i.rule, i.keyField, i.key));
+    const b = this.incidents.find((x) => x.id === i.id);
+    if (b === undefined) return;
+    b.open = false;
+    b.count = i.count;
+    b.last = i.last;
+    this.changed();
+  }
+
+  /** Registers a callback for any change; returns the unsubscribe function. */
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  view(status: StatusProvider, now: number): BoardView {
+    const sources = status.sources().map((s) => boardSource(s, now));
+    const ruleEvents = status.ruleEvents();
+    const incidents = status.incidents();
+    const last = Number.isFinite(this.newestMinute) ? this.newestMinute : Math.floor(now / MINUTE) * MINUTE;
+    const minutes = Array.from({ length: BOARD_MINUTES }, (_, k) => last - (BOARD_MINUTES - 1 - k) * MINUTE);
+    const series: Record<string, number[]> = {};
+    for (const rule of new Set([...Object.keys(ruleEvents), ...this.perMinute.keys()])) {
+      const counts = this.perMinute.get(rule);
+      series[rule] = minutes.map((m) => counts?.get(m) ?? 0);
+    }
+    return {
+      host: this.host,
+      now,
+      startedAt: this.startedAt,
+      totals: {
+        lines: sum(sources, (s) => s.lines),
+        notParsed: sum(sources, (s) => s.notParsed),
+        events: sum(Object.values(ruleEvents), (n) => n),
+        alerted: incidents.alerted,
+        open: incidents.open,
+        outbox: status.outboxDepth(),
+      },
+      minutes,
+      series,
+      rules: Object.entries(ruleEvents).map(([rule, events]) => ({ rule, events })).sort((a, b) => b.events - a.events || a.rule.localeCompare(b.rule)),
+      incidents: this.incidents.map((i) => ({ ...i, ips: [...i.ips], users: [...i.users] })),
+      offenders: this.offenders(),
+      sources,
+    };
+  }
+
+  private offenders(): BoardOffender[] {
+    const by = new Map<string, BoardOffender & { ruleSet: Set<string> }>();
+    // Only incidents keyed by address: a host-wide one's count is not any one address's doing.
+    for (const i of this.incidents) {
+      if (i.keyField !== 'ip' || i.key === null) continue;
+      {
+        const ip = i.key;
+        let o = by.get(ip);
+        if (o === undefined) {
+          o = { ip, origin: i.origin, incidents: 0, events: 0, rules: [], last: i.last, ruleSet: new Set() };
+          by.set(ip, o);
+        }
+        o.incidents++;
+        o.events += i.count;
+        o.ruleSet.add(i.rule);
+        if (i.last > o.last) o.last = i.last;
+      }
+    }
+    return [...by.values()]
+      .sort((a, b) => b.incidents - a.incidents || b.events - a.events || b.last - a.last)
+      .slice(0, TOP_OFFENDERS)
+      .map(({ ruleSet, ...o }) => ({ ...o, rules: [...ruleSet].sort() }));
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners) fn();
+  }
+}
+
+function openKey(rule: string, field: string, value: string): string {
+  return `${rule}\u0000${field}\u0000${value}`;
+}
+
+function boardSource(s: SourceHealth, now: number): BoardSource {
+  let state: BoardSource['state'] = 'ok';
+  if (s.lagBytes !== null && s.lagBytes > 1024 * 1024) state = 'lagging';
+  else if (s.lastLineAt === null) state = 'waiting';
+  else if (now - s.lastLineAt > QUIET_MS) state = 'quiet';
+  return { source: s.source, kind: s.kind, lines: s.lines, notParsed: s.notParsed, events: s.events, lastLineAt: s.lastLineAt, lagBytes: s.lagBytes, state };
+}
+
+function sum<T>(xs: readonly T[], f: (x: T) => number): number {
+  let n = 0;
+  for (const x of xs) n += f(x);
+  return n;
+}
