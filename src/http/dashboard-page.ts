@@ -27,6 +27,7 @@ td.text{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;max-wid
 tr.fresh{animation:fresh 2s ease-out}@keyframes fresh{from{background:#fef0c7}to{background:transparent}}
 .state-ok{color:var(--ok)}.state-lagging{color:var(--crit);font-weight:600}.state-quiet,.state-waiting{color:var(--med)}
 .empty{color:var(--mute);padding:8px 0}
+.origin{color:var(--mute);font-size:12px}section{overflow-x:auto}
 svg text{font-size:11px;fill:var(--mute)}.legend{display:flex;flex-wrap:wrap;gap:10px;font-size:12px;margin-top:6px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 footer{padding:0 20px 16px;color:var(--mute);font-size:12px}
@@ -135,8 +136,10 @@ function incidents(v) {
 
 function offenders(v) {
   const body = $('offenders');
-  if (v.offenders.length === 0) { body.replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'No offenders yet.'))); return; }
-  body.replaceChildren(...v.offenders.map((o) => el('tr', {}, cell(o.ip), cell(o.origin || ''), cell(o.incidents, 'n'), cell(o.events, 'n'), cell(o.rules.join(', ')))));
+  if (v.offenders.length === 0) { body.replaceChildren(el('tr', {}, el('td', { colspan: 4, class: 'empty' }, 'No offenders yet.'))); return; }
+  body.replaceChildren(...v.offenders.map((o) => el('tr', {},
+    el('td', {}, el('div', { class: 'ip' }, o.ip), el('div', { class: 'origin' }, o.origin || '')),
+    cell(o.incidents, 'n'), cell(fmt.format(o.events), 'n'), cell(o.rules.join(', ')))));
 }
 
 function sources(v) {
@@ -187,7 +190,7 @@ export function dashboardPage(nonce: string): string {
 <div class="total"><b id="t-outbox">-</b><span>messages in the outbox</span></div>
 </div>
 <section class="wide"><h2>Events per minute per rule</h2><div id="chart"></div><div class="legend" id="chart-range"></div></section>
-<section class="narrow"><h2>Top offenders</h2><table><thead><tr><th>IP</th><th>origin</th><th>incidents</th><th>events</th><th>rules</th></tr></thead><tbody id="offenders"></tbody></table></section>
+<section class="narrow"><h2>Top offenders</h2><table><thead><tr><th>address and origin</th><th>incidents</th><th>events</th><th>rules</th></tr></thead><tbody id="offenders"></tbody></table></section>
 <section class="full"><h2>Incidents</h2><table><thead><tr><th>severity</th><th>rule</th><th>key</th><th>origin</th><th>count</th><th>first \u2192 last (UTC)</th><th>state</th><th>last line</th></tr></thead><tbody id="incidents"></tbody></table></section>
 <section class="full"><h2>Sources</h2><table><thead><tr><th>source</th><th>kind</th><th>state</th><th>last line read</th><th>lag</th><th>lines</th><th>not parsed</th></tr></thead><tbody id="sources"></tbody></table></section>
 </main>

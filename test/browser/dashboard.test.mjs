@@ -83,7 +83,8 @@ describe('the live dashboard in Chromium', () => {
     assert.equal(await page.locator('#incidents tr[data-id]').count(), 1);
     assert.equal(await page.textContent('#incidents tr[data-id] td:nth-child(3)'), '203.0.113.7');
     assert.equal(await page.textContent('#incidents tr[data-id] td:nth-child(5)'), '4', 'the open incident counts its events live');
-    assert.equal(await page.textContent('#offenders tr td:first-child'), '203.0.113.7');
+    assert.equal(await page.textContent('#offenders tr .ip'), '203.0.113.7');
+    assert.equal(await page.textContent('#offenders tr .origin'), 'documentation address', 'the origin is shown under the address');
     assert.equal(await page.textContent('#sources tr td:first-child'), log);
     assert.ok(await page.locator('#chart svg rect').count() > 0, 'the chart has bars');
     assert.equal(await page.textContent('#conn'), 'live');
