@@ -3,7 +3,7 @@
 // the offenders behind the incidents. Everything is bounded, so an attack cannot grow it;
 // times are event times, like the windows, so a backlog draws the minutes it happened in.
 
-import type { DetectionEvent, Incident, Severity } from '../core/types.js';
+import type { DetectionEvent, Incident } from '../core/types.js';
 import type { SourceHealth, StatusProvider } from './status.js';
 
 /** Incidents kept for the page (open or recently closed), newest first. */
@@ -15,19 +15,10 @@ const TOP_OFFENDERS = 10;
 const QUIET_MS = 15 * 60_000;
 const LISTED_VALUES = 5;
 
-export interface BoardIncident {
-  id: string;
-  rule: string;
-  severity: Severity;
-  key: string | null;
-  keyField: string | null;
-  first: number;
-  last: number;
-  count: number;
+export interface BoardIncident extends Pick<Incident, 'id' | 'rule' | 'severity' | 'key' | 'keyField' | 'first' | 'last' | 'count' | 'ips' | 'users'> {
   open: boolean;
-  ips: string[];
-  users: string[];
   origin: string | null;
+  /** The incident's last sample line at the time it opened. */
   sample: string | null;
 }
 
