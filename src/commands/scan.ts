@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { CompiledRuleSet } from '../core/rules.js';
 import { buildDigest, digestMail, ruleFamilies, safeId } from '../digest/digest.js';
+import { escapeControls, safeJson } from '../digest/text.js';
 import type { CoverageSnapshot } from '../digest/coverage.js';
 import { sendMailNow } from '../delivery/send-now.js';
 import type { MailContent } from '../delivery/types.js';
@@ -141,7 +142,7 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
 
   const incidents = collector.sortedIncidents();
   if (v.json === true) {
-    io.stdout(`${JSON.stringify(jsonSummary(base, formats, collector, incidents, originOf))}\n`);
+    io.stdout(`${safeJson(jsonSummary(base, formats, collector, incidents, originOf))}\n`);
   } else if (v.quiet !== true) {
     io.stdout(humanSummary(base, collector, incidents, timeZone, originOf));
   }
@@ -219,13 +220,10 @@ function humanSummary(base: string, c: ReportCollector, incidents: Incident[], t
   return `${out.join('\n')}\n`;
 }
 
-/** Log-derived text on a terminal: control characters shown escaped, never interpreted. */
+/** Log-derived text on a terminal: control and bidi characters shown escaped, never interpreted. */
 export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return escapeControls(s).replace(/\t/g, '\\x09');
 }
-
-
 
 /** The scan's summary as a mail: the digest's layout over the scanned logs. */
 function scanMail(c: ReportCollector, incidents: readonly Incident[], ruleset: CompiledRuleSet, now: number, timeZone: string, reportName: string, originOf: OriginOf | undefined): MailContent {

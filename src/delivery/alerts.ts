@@ -11,7 +11,7 @@ import { SEVERITIES, type Incident, type Severity } from '../core/types.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Clock } from '../util/clock.js';
-import { escapeHtml, oneLine } from '../digest/text.js';
+import { escapeHtml, escapeJsonText, oneLine } from '../digest/text.js';
 import { DurableAppend } from '../util/durable-append.js';
 import { safeId } from '../digest/digest.js';
 import type { MailContent, MessageQueue, OutboxMessage } from './types.js';
@@ -71,7 +71,8 @@ export class AlertDispatcher {
     const now = this.clock.now();
     if (this.stream !== null) {
       try {
-        this.stream.write(`${body.slice(0, -1)},"host":${JSON.stringify(this.host)},"alerted_at":"${new Date(now).toISOString()}"}\n`);
+        // One record per line for any shipper: the separators JSON leaves raw are escaped.
+        this.stream.write(escapeJsonText(`${body.slice(0, -1)},"host":${JSON.stringify(this.host)},"alerted_at":"${new Date(now).toISOString()}"}\n`));
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'Appending to the alert stream failed.');
       }

@@ -272,7 +272,7 @@ function offenderLine(o: Offender): string {
   const hist = o.seenBefore === null ? 'new' : `repeat, first alerted ${o.seenBefore.slice(0, 10)}`;
   const origin = o.origin === null ? '' : ` ${oneLine(o.origin)}`;
   const users = o.users.length === 0 ? '' : ` users: ${o.users.map((u) => oneLine(u)).join(', ')}`;
-  return `${pad(o.ip, 39)}${origin} ${o.incidents} incident${o.incidents === 1 ? '' : 's'} (${hist})${users}`;
+  return `${pad(oneLine(o.ip), 39)}${origin} ${o.incidents} incident${o.incidents === 1 ? '' : 's'} (${hist})${users}`;
 }
 
 function keyText(i: DigestIncident): string {

@@ -1,16 +1,43 @@
 // Making log-derived text safe where people read it: one line without control characters
-// (a crafted user name cannot add a mail header or fake a second line), and HTML-escaped.
+// (a crafted user name cannot add a mail header, fake a second line, drive the terminal
+// or reverse what is displayed with a bidi override), HTML-escaped, and JSON that every
+// line splitter reads as one record per line.
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+// C0 but tab, DEL, C1 (NEL, CSI ...), the line and paragraph separators, and the bidi
+// marks, embeddings, overrides and isolates.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// What JSON.stringify leaves raw although some readers treat it as a line end or a
+// display control. Outside strings JSON text is ASCII, so these can only stand in a string.
+const RAW_IN_JSON = /[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** One line, control characters replaced by a space, at most `max` characters. */
+function hex(c: string, width: number): string {
+  return c.charCodeAt(0).toString(16).padStart(width, '0');
+}
+
+/** Control characters shown as escapes (\x1b, \u202e) that a terminal or mail reader will not interpret. */
+export function escapeControls(s: string): string {
+  return s.replace(CONTROL, (c) => (c.charCodeAt(0) < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+}
+
+/** One line, control characters escaped (a tab becomes a space), at most `max` characters. */
 export function oneLine(s: string, max = 200): string {
-  const t = s.replace(CONTROL, ' ');
+  const t = escapeControls(s).replace(/\t/g, ' ');
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
 export function escapeHtml(s: string): string {
   return oneLine(s, 2000).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON.stringify, with the separators, C1 and bidi characters it leaves raw escaped as \uXXXX. */
+export function safeJson(value: unknown, space?: number): string {
+  return escapeJsonText(JSON.stringify(value, null, space));
+}
+
+/** The same escaping for JSON text serialized elsewhere; the parsed value does not change. */
+export function escapeJsonText(json: string): string {
+  return json.replace(RAW_IN_JSON, (c) => `\\u${hex(c, 4)}`);
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();

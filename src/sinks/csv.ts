@@ -1,15 +1,21 @@
-// CSV through csv-writer, hardened for spreadsheets: a cell starting with = + - @ TAB or
-// CR is prefixed with ' so Excel/LibreOffice never evaluate log-derived text as a
-// formula, and every cell is quoted so a bare CR cannot split a row.
+// CSV through csv-writer, hardened for spreadsheets and terminals: a cell starting with
+// = + - @ (after any blanks), TAB or CR is prefixed with ' so Excel/LibreOffice never
+// evaluate log-derived text as a formula; control characters are written as escapes
+// (\x1b), so neither `cat` nor a viewer interprets them; and every cell is quoted.
 
 import { createObjectCsvStringifier } from 'csv-writer';
+import { escapeControls } from '../digest/text.js';
 
-const FORMULA_START = /^[=+\-@\t\r]/;
+// LibreOffice trims leading blanks before it looks for a formula, so " =1+1" runs too.
+const FORMULA_START = /^(?:[\t\r]|\s*[=+\-@])/;
 
 export function neutralizeCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : String(v);
-  return FORMULA_START.test(s) ? `'${s}` : s;
+  // Judged on the raw text: "\r=1" is a formula to a spreadsheet even though it is
+  // written as "\x0d=1".
+  const safe = escapeControls(s);
+  return FORMULA_START.test(s) || FORMULA_START.test(safe) ? `'${safe}` : safe;
 }
 
 export function toCsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {

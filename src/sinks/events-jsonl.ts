@@ -9,11 +9,12 @@ import { isoUtc } from '../core/time.js';
 import type { DetectionEvent } from '../core/types.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import { DurableAppend } from '../util/durable-append.js';
+import { safeJson } from '../digest/text.js';
 
 const FLUSH_BYTES = 1 << 20;
 
 export function eventLine(ev: DetectionEvent): string {
-  return JSON.stringify({
+  return safeJson({
     rule: ev.rule, file: ev.source, line: ev.line, time: isoUtc(ev.time),
     ip: ev.ip, user: ev.user, host: ev.host, program: ev.program,
   });

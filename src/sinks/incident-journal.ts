@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DurableAppend } from '../util/durable-append.js';
+import { escapeJsonText, safeJson } from '../digest/text.js';
 
 export const JOURNAL_NAME = 'incidents.jsonl';
 const MAX_RECORDS = 200_000;
@@ -82,7 +83,7 @@ export class IncidentJournal {
 
   /** Appends one record; sync() makes it durable (once per batch of lines, not per record). */
   append(rec: JournalRecord): void {
-    this.write(`${JSON.stringify(rec)}\n`, rec.type, rec.id);
+    this.write(`${safeJson(rec)}\n`, rec.type, rec.id);
   }
 
   private write(line: string, type: JournalRecord['type'], id: string): void {
@@ -99,7 +100,7 @@ export class IncidentJournal {
    * with type and at first, without serializing it again.
    */
   appendJson(type: JournalRecord['type'], id: string, at: string, alertBody: string): void {
-    this.write(`{"type":"${type}","at":"${at}",${alertBody.slice(1)}\n`, type, id);
+    this.write(escapeJsonText(`{"type":"${type}","at":"${at}",${alertBody.slice(1)}\n`), type, id);
   }
 
   /** Makes every appended record durable: called before the reading position advances. */

@@ -11,6 +11,7 @@ import { isoUtc } from '../core/time.js';
 import type { Incident } from '../core/types.js';
 import { publishFilesExclusive, type Content } from '../util/atomic-write.js';
 import { toCsv } from './csv.js';
+import { safeJson } from '../digest/text.js';
 import { topN, type ReportCollector } from './collector.js';
 
 export interface ReportMeta {
@@ -68,8 +69,8 @@ export function alertJson(i: Incident, originOf?: OriginOf): Record<string, unkn
 }
 
 /**
- * Writes the report JSON piece by piece: the same text as JSON.stringify(buildReportJson(),
- * null, 2), without holding the whole document (thousands of alerts) as one string.
+ * Writes the report JSON piece by piece: the same text as safeJson(buildReportJson(), 2),
+ * without holding the whole document (thousands of alerts) as one string.
  */
 export function writeReportJson(c: ReportCollector, meta: ReportMeta, write: (piece: string) => void): void {
   const doc = buildReportJson(c, meta, false);
@@ -81,14 +82,14 @@ export function writeReportJson(c: ReportCollector, meta: ReportMeta, write: (pi
     if (Array.isArray(v) && (k === 'alerts' || k === 'events')) {
       const list = k === 'alerts' ? c.sortedIncidents().map((i) => alertJson(i, meta.originOf)) : v;
       if (list.length === 0) {
-        write(`  ${JSON.stringify(k)}: []${sep}`);
+        write(`  ${safeJson(k)}: []${sep}`);
         return;
       }
-      write(`  ${JSON.stringify(k)}: [\n`);
-      list.forEach((item, j) => write(`    ${indent(JSON.stringify(item, null, 2), '    ')}${j === list.length - 1 ? '\n' : ',\n'}`));
+      write(`  ${safeJson(k)}: [\n`);
+      list.forEach((item, j) => write(`    ${indent(safeJson(item, 2), '    ')}${j === list.length - 1 ? '\n' : ',\n'}`));
       write(`  ]${sep}`);
     } else {
-      write(`  ${JSON.stringify(k)}: ${indent(JSON.stringify(v, null, 2), '  ')}${sep}`);
+      write(`  ${safeJson(k)}: ${indent(safeJson(v, 2), '  ')}${sep}`);
     }
   });
   write('}\n');

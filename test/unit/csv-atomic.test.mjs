@@ -60,16 +60,25 @@ function parseCsv(text) {
 }
 
 describe('neutralizeCell', () => {
-  test('prefixes a quote to cells starting with = + - @ TAB or CR', () => {
-    for (const s of ['=SUM(A1:A9)', '+1', '-2', '@cmd', '\tx', '\rx', '=', '-']) {
+  test('prefixes a quote to cells starting with = + - @ (after blanks), TAB or CR', () => {
+    for (const s of ['=SUM(A1:A9)', '+1', '-2', '@cmd', '\tx', '=', '-', ' =1', '  @x']) {
       assert.equal(neutralizeCell(s), `'${s}`, JSON.stringify(s));
     }
+    assert.equal(neutralizeCell('\rx'), "'\\x0dx");
   });
 
   test('leaves other cells alone, including those with a formula character later', () => {
-    for (const s of ['', 'root', '192.0.2.1', 'a=b', ' =1', "'quoted", 'x\r', '\nnew']) {
+    for (const s of ['', 'root', '192.0.2.1', 'a=b', "'quoted", 'a\tb']) {
       assert.equal(neutralizeCell(s), s, JSON.stringify(s));
     }
+  });
+
+  test('writes control and bidi characters as escapes that no viewer interprets', () => {
+    assert.equal(neutralizeCell('x\r'), 'x\\x0d');
+    assert.equal(neutralizeCell('\nnew'), '\\x0anew');
+    assert.equal(neutralizeCell('\u001b[31mred'), '\\x1b[31mred');
+    assert.equal(neutralizeCell('evil\u202etxt.exe'), 'evil\\u202etxt.exe');
+    assert.equal(neutralizeCell('a\u2028b\u0085c\u0000'), 'a\\u2028b\\x85c\\x00');
   });
 
   test('turns null and undefined into an empty cell and stringifies other values', () => {
@@ -97,7 +106,7 @@ describe('toCsv', () => {
     assert.equal(parsed.length, rows.length + 1);
     assert.deepEqual(parsed[0], COLS);
     for (let i = 0; i < rows.length; i++) assert.deepEqual(parsed[i + 1], [`r${i}`, neutralizeCell(hostile[i]), String(i)], JSON.stringify(hostile[i]));
-    assert.equal(parsed[9][1], "'\r", 'a cell that is only a CR is neutralised and still one cell');
+    assert.equal(parsed[9][1], "'\\x0d", 'a cell that is only a CR is neutralised and still one cell');
   });
 
   test('neutralises formula cells in the output and keeps columns in the given order', () => {

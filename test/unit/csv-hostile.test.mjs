@@ -20,7 +20,8 @@ function parseCsv(text) {
 }
 
 test('neutralises cells a spreadsheet would run as formulas', () => {
-  for (const s of ['=cmd|" /C calc"!A0', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx']) assert.equal(neutralizeCell(s), `'${s}`);
+  for (const s of ['=cmd|" /C calc"!A0', '+1+1', '-2+3', '@SUM(A1)', '\tx', ' =1']) assert.equal(neutralizeCell(s), `'${s}`);
+  assert.equal(neutralizeCell('\rx'), "'\\x0dx");
   for (const s of ['root', '192.0.2.1', 'a=b', '']) assert.equal(neutralizeCell(s), s);
   assert.equal(neutralizeCell(null), '');
   assert.equal(neutralizeCell(42), '42');
