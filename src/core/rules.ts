@@ -4,6 +4,7 @@
 
 import type { FormatName, Severity } from './types.js';
 import { firstChars } from './first-chars.js';
+import { backtrackRisk } from './regex-safety.js';
 
 export interface PatternSpec {
   readonly regex: string;
@@ -150,6 +151,20 @@ export function tryCompile(source: string, flags: string): RegExp | string {
 }
 
 /**
+ * Compiles a rule's regex and refuses one that can backtrack catastrophically (see
+ * regex-safety.ts): patterns run on text an attacker writes, and one such line could stall
+ * the daemon for seconds. Returns the problem as text for the caller's path.
+ */
+export function compileSafe(source: string, flags: string): RegExp | string {
+  const re = tryCompile(source, flags);
+  if (typeof re === 'string') return `invalid regular expression: ${re}`;
+  const risk = backtrackRisk(source, flags);
+  if (risk === null) return re;
+  const shown = source.length > 200 ? `${source.slice(0, 200)}...` : source;
+  return `pattern \`${shown}\` can backtrack catastrophically: ${risk.message}`;
+}
+
+/**
  * Compiles a validated spec. Problems (bad regexes, unknown matchers, key fields no
  * matcher produces) are all collected; the rule set is usable only when there are none.
  */
@@ -195,9 +210,9 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
       return mask;
     };
     m.patterns.forEach((p, i) => {
-      const re = tryCompile(p.regex, flags);
+      const re = compileSafe(p.regex, flags);
       if (typeof re === 'string') {
-        problems.push({ path: `${at}.patterns[${i}]`, message: `invalid regular expression: ${re}` });
+        problems.push({ path: `${at}.patterns[${i}]`, message: re });
         return;
       }
       for (const g of groupNames(p.regex)) if (g !== 'ip' && g !== 'user') extra.add(g);
@@ -208,8 +223,8 @@ export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet;
     });
     const ignore: RegExp[] = [];
     m.ignore.forEach((src, i) => {
-      const re = tryCompile(src, flags);
-      if (typeof re === 'string') problems.push({ path: `${at}.ignore[${i}]`, message: `invalid regular expression: ${re}` });
+      const re = compileSafe(src, flags);
+      if (typeof re === 'string') problems.push({ path: `${at}.ignore[${i}]`, message: re });
       else ignore.push(re);
     });
     if (flagBits.size > 31) problems.push({ path: at, message: `at most 31 distinct context flags per matcher (found ${flagBits.size})` });
