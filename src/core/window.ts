@@ -280,10 +280,19 @@ export class RuleWindow {
     times.sort();
     const cut = times[Math.max(0, Math.floor(n / 8) - 1)]!;
     const want = Math.max(1, Math.floor(n / 8));
+    // Strictly older keys first, then ties at the cut: syslog stamps have whole seconds,
+    // so hundreds of keys share the cut's time, and taking them in table order let an
+    // older key sit behind them forever (seen: the first address of a 50,000-address
+    // flood still held after 48,000 evictions).
     const victims: [string, number][] = [];
     this.eachKey((key, s) => {
-      if (victims.length < want && this.newest(s) <= cut) victims.push([key, s]);
+      if (this.newest(s) < cut) victims.push([key, s]);
     });
+    if (victims.length < want) {
+      this.eachKey((key, s) => {
+        if (victims.length < want && this.newest(s) === cut) victims.push([key, s]);
+      });
+    }
     for (const [key, s] of victims) this.remove(key, s);
     this.stats.evictedKeys += victims.length;
     this.lastSlot = NONE;
