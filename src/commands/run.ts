@@ -103,6 +103,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   const { values: v, positionals } = parseArgs(argv, RUN_OPTIONS, 'run');
   const configFile = (v.config as string | undefined) ?? null;
   const config = loadConfig(configFile);
+  process.umask(config.umask); // before any report, state or outbox file is created
   // Offline databases load before reading starts; a failure only costs the origins.
   const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: config.log.level, fd: 1 }), clock: io.clock, env: process.env }) : null;
   const d = new Daemon(config, configFile, positionals, {

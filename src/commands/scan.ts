@@ -77,6 +77,7 @@ export interface ScanIO {
 export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<number> {
   const { values: v, positionals } = parseArgs(argv, SCAN_OPTIONS, 'scan');
   const config = loadConfig((v.config as string | undefined) ?? null);
+  process.umask(config.umask); // before any report, events or outbox file is created
   const ruleset = selectRuleSet(config, {
     rules: v.rules as string[] | undefined,
     windowSecs: intOption(v.window, 'window', 'scan', 1, 365 * 86400),

@@ -44,6 +44,8 @@ export interface Config {
   readonly scan: { readonly files: readonly string[] };
   readonly sources: readonly SourceConfig[];
   readonly state: { readonly dir: string };
+  /** Applied with process.umask when scan and run start (from the octal string "027"). */
+  readonly umask: number;
   readonly run: {
     readonly pollMs: number;
     readonly checkpointMs: number;
@@ -222,6 +224,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       ? { kind: 'journal', journal: { units: src.journal.units, identifiers: src.journal.identifiers, files: src.journal.files, directory: src.journal.directory ?? null, journalctl: src.journal.journalctl }, startAt: src.start_at }
       : { kind: 'file', path: src.path!, format: src.format ?? null, startAt: src.start_at }),
     state: { dir: raw.state.dir },
+    umask: parseInt(raw.umask, 8),
     run: {
       pollMs: raw.run.poll_secs * 1000,
       checkpointMs: raw.run.checkpoint_secs * 1000,

@@ -72,6 +72,12 @@ export const configSchema = z.strictObject({
   state: z.strictObject({
     dir: z.string().min(1).default('data'),
   }).default({ dir: 'data' }),
+  // The mask of every file and directory scan and run create (reports, state, outbox). A
+  // string: YAML reads an unquoted 027 as the number 27.
+  umask: z.string({ error: 'must be a quoted octal mask such as "027" (YAML reads an unquoted 027 as the number 27)' })
+    .regex(/^0?[0-7]{3}$/, 'must be an octal mask of three digits such as "027" or "077"')
+    .refine((s) => (parseInt(s, 8) & 0o700) === 0, 'must leave the owner\'s permissions alone (first digit 0), or logward cannot write its own files')
+    .default('027'),
   run: z.strictObject({
     poll_secs: z.number().positive().max(3600).default(5),
     checkpoint_secs: z.number().positive().max(3600).default(2),

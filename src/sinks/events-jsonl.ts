@@ -30,7 +30,7 @@ export class EventsFile {
   static create(target: string): EventsFile {
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
     try {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o750 });
       return new EventsFile(target, tmp, fs.openSync(tmp, 'w', 0o640));
     } catch (err) {
       throw unwritable(target, err);
@@ -95,7 +95,7 @@ export class EventsAppender {
 
   constructor(readonly target: string, checkpointBytes: number | null) {
     try {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o750 });
       const fd = fs.openSync(target, 'a+', 0o640);
       this.out = new DurableAppend(fd);
       const size = fs.fstatSync(fd).size;
