@@ -37,12 +37,28 @@ function writeTemp(target: string, data: Content, mode: number): string {
     }
     fs.fsyncSync(fd);
   } catch (err) {
-    fs.closeSync(fd);
+    // A full disk (ENOSPC) or a quota (EDQUOT) fails here: the partial temp file goes, so
+    // it neither holds the space nor shadows the complete previous file.
+    closeQuietly(fd);
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  fs.closeSync(fd);
+  try {
+    // Network file systems may report a failed write only at close.
+    fs.closeSync(fd);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
   return tmp;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // The write already failed; that error is the one to report.
+  }
 }
 
 function fsyncDir(dir: string): void {
