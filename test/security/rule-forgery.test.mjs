@@ -191,6 +191,18 @@ describe('crafted web server lines', () => {
     ]);
   });
 
+  // nginx escapes only quotes, backslashes and control bytes in $remote_user, so a basic
+  // auth name may hold " [": the access-log parser then takes the name's bracket for the
+  // time stamp, finds no request after it and drops the line, 401 and all.
+  test('a basic-auth user name holding " [" does not hide a refused request', { todo: 'the clf parser (src/core/parse/clf.ts) takes the first " [" as the stamp' }, async () => {
+    await check('access-user.log', [
+      [[{ rule: 'web_unauthorized', ip: '198.51.100.87' }, { rule: 'web_auth_failures', ip: '198.51.100.87', user: 'a [b' }],
+        '198.51.100.87 - a [b [14/Oct/2025:12:30:00 +0000] "GET /admin HTTP/1.1" 401 12 "-" "curl"'],
+      [[{ rule: 'web_unauthorized', ip: '198.51.100.88' }, { rule: 'web_auth_failures', ip: '198.51.100.88' }],
+        '198.51.100.88 - x [01/Jan/2000:00:00:00 +0000] \\"GET / [14/Oct/2025:12:30:00 +0000] "GET /admin HTTP/1.1" 401 12 "-" "curl"'],
+    ]);
+  });
+
   // nginx writes the referer and the Host header unescaped after the address, and the
   // corpus requires a user name holding a whole fake "password mismatch" message to be
   // read past (fail2ban's nginx-http-auth case). Together they leave one shape open: a
