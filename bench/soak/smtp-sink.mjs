@@ -37,6 +37,9 @@ export async function startSink() {
         stream.on('end', () => {
           const h = headers(Buffer.concat(chunks).toString('latin1'));
           received.push({ ...h, at: Date.now() });
+          // Before the reply: a hook that kills the sender here leaves a message the server
+          // accepted and the sender never saw accepted.
+          sink.onAccept?.(h);
           callback(null, 'queued');
         });
       },
@@ -50,7 +53,9 @@ export async function startSink() {
   });
 
   await listen();
-  return {
+  const sink = {
+    /** Called with each accepted message's headers, before the server replies 250. */
+    onAccept: null,
     host: '127.0.0.1',
     get port() { return port; },
     get up() { return server !== null; },
@@ -69,4 +74,5 @@ export async function startSink() {
       outages[outages.length - 1].up = Date.now();
     },
   };
+  return sink;
 }

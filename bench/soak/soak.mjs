@@ -20,6 +20,8 @@
 //   copytruncate 1      rename-then-create and copytruncate in turn (0: rename-then-create only)
 //   kill-min 20, kill-max 60     seconds between two kill -9 ...
 //   pause-min 0.5, pause-max 3   ... and before the restart
+//   kill-on-mail 0.3    share of the kills made just after the SMTP server accepted a mail,
+//                       before its reply reaches the daemon (the documented duplicate window)
 //   kill-until 0.7      no kill after this fraction of the run, so one process lives long
 //                       enough for the memory check
 //   up-min 20, up-max 60, down-min 5, down-max 30   SMTP server up and down periods, s
@@ -37,7 +39,7 @@ import { checkCampaigns, checkEvents, checkMail, checkMemory, readIncidents } fr
 
 const DEFAULTS = {
   minutes: 10, rate: 200, attackShare: 0.1, rotateSecs: 5, keep: 5, killMin: 20, killMax: 60, pauseMin: 0.5, pauseMax: 3,
-  copytruncate: 1, killUntil: 0.7, upMin: 20, upMax: 60, downMin: 5, downMax: 30, growthMb: 16, growthPct: 15, seed: 1, enrich: 1, keepDir: 0,
+  copytruncate: 1, killOnMail: 0.3, killUntil: 0.7, upMin: 20, upMax: 60, downMin: 5, downMax: 30, growthMb: 16, growthPct: 15, seed: 1, enrich: 1, keepDir: 0,
 };
 function options() {
   const o = { ...DEFAULTS };
@@ -213,10 +215,31 @@ const killLoop = (async () => {
     const l = current;
     if (l === null) continue;
     sample();
-    l.how = 'kill -9';
-    l.child.kill('SIGKILL');
+    // Some kills wait for the next mail and land between the server's acceptance and the
+    // daemon seeing it: the one window README allows a duplicate in, made to happen.
+    let onMail = false;
+    if (killRnd() < opt.killOnMail) {
+      onMail = await Promise.race([
+        new Promise((resolve) => {
+          sink.onAccept = () => {
+            sink.onAccept = null;
+            if (l.end === null && l.how === null) {
+              l.how = 'kill -9';
+              l.child.kill('SIGKILL');
+            }
+            resolve(true);
+          };
+        }),
+        sleep(10_000).then(() => false),
+      ]);
+      sink.onAccept = null;
+    }
+    if (l.how === null) {
+      l.how = 'kill -9';
+      l.child.kill('SIGKILL');
+    }
     await l.exited;
-    kills.push({ at: Date.now(), life: l.n });
+    kills.push({ at: Date.now(), life: l.n, onMail });
     await sleep(between(killRnd, opt.pauseMin, opt.pauseMax));
     current = startDaemon();
   }
@@ -300,7 +323,7 @@ table('Counts', ['what', 'count'], [
   ['events in --events (of attack lines)', `${fmtInt(events.events)} (${fmtInt(events.attackEvents)} of ${fmtInt(events.expected)} expected)`],
   ['incidents opened (journal)', fmtInt(incidents.opened.length)],
   ['alert mails received (distinct ids)', `${fmtInt(mail.received)} (${fmtInt(mail.distinct)})`],
-  ['kill -9 / daemon processes', `${kills.length} / ${lives.length}`],
+  ['kill -9 (of them at a mail acceptance) / daemon processes', `${kills.length} (${kills.filter((k) => k.onMail).length}) / ${lives.length}`],
   ['rotations (rename / copytruncate)', `${traffic.rotations.length} (${byKind('rename')} / ${byKind('copytruncate')})`],
   ['SMTP outages (total down)', `${outages.length} (${Math.round(downSec)} s)`],
   ['duplicate mails: crash window / reply lost / unexplained', `${mail.crashWindow.length} / ${mail.replyLost.length} / ${mail.unexplained.length}`],
@@ -326,7 +349,7 @@ function readySec(life) {
 const ready = new Map(lives.map((l) => [l.n, readySec(l)]));
 table('Daemon processes (RSS in MB)', ['process', 'pid', 'lived s', 'reading after s', 'samples', 'peak RSS', 'last RSS', 'ended by'],
   memory.per.map((p) => [p.n, p.pid, p.seconds, ready.get(p.n), p.samples, p.peakMB, p.lastMB, p.how]));
-for (const d of [...mail.crashWindow, ...mail.replyLost, ...mail.unexplained]) console.log(`   duplicate ${d.id}: ${d.copies} copies, first at ${d.firstAt} from daemon ${d.life}${d.killedAfterMs !== undefined ? `, killed ${d.killedAfterMs} ms later` : ''}`);
+for (const d of [...mail.crashWindow, ...mail.replyLost, ...mail.unexplained]) console.log(`   duplicate ${d.id}: ${d.copies} copies, first at ${d.firstAt} from daemon ${d.life}${d.killedAfterMs !== undefined ? `, whose exit was seen ${d.killedAfterMs} ms later` : ''}`);
 if (mail.crashWindow.length > 0) console.log('   crash window: the server accepted the message, the daemon was killed before it recorded it as sent, and the next daemon sent it again with the same Message-ID (README, Delivery guarantees).');
 if (mail.replyLost.length > 0) console.log("   reply lost: the server took the message as it was stopping and the daemon saw the connection fail, so it retried (the same Message-ID).");
 
