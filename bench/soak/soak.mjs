@@ -27,6 +27,7 @@
 //   up-min 20, up-max 60, down-min 5, down-max 30   SMTP server up and down periods, s
 //   growth-mb 16, growth-pct 15  RSS growth allowed over the longest life (the larger wins)
 //   seed 1, enrich 1 (0: enrich.enabled false), keep-dir 0 (1: keep the temp directory)
+// LOGWARD_SOAK_DIST=DIR runs another build of dist/ (e.g. of one commit) instead of ./dist.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -112,7 +113,7 @@ function attackRules() {
 const snapshot = path.join(cache, 'soak-build');
 fs.rmSync(snapshot, { recursive: true, force: true });
 fs.mkdirSync(snapshot, { recursive: true });
-fs.cpSync(path.dirname(builtCli), path.join(snapshot, 'dist'), { recursive: true });
+fs.cpSync(process.env.LOGWARD_SOAK_DIST ?? path.dirname(builtCli), path.join(snapshot, 'dist'), { recursive: true });
 fs.copyFileSync(path.join(root, 'package.json'), path.join(snapshot, 'package.json'));
 const cli = path.join(snapshot, 'dist', 'cli.js');
 
