@@ -113,7 +113,7 @@ export async function testRulesCommand(argv: readonly string[], io: { stdout: (s
         matchedLines++;
         for (const e of evs) perRule.set(e.rule, (perRule.get(e.rule) ?? 0) + 1);
         if (v.quiet !== true) {
-          for (const e of evs) out.push(`${input.label}:${lineNo}: ${e.rule} ip=${e.ip ?? '-'} user=${e.user === null ? '-' : printable(e.user)}`);
+          for (const e of evs) out.push(`${input.label}:${lineNo}: ${e.rule} ip=${e.ip === null ? '-' : printable(e.ip)} user=${e.user === null ? '-' : printable(e.user)}`);
         }
       } else {
         unmatched++;
@@ -200,7 +200,7 @@ function fieldOf(ev: DetectionEvent, k: string): string | null | undefined {
 }
 
 function describe(ev: DetectionEvent): string {
-  return `${ev.rule} ip=${ev.ip ?? '-'} user=${ev.user ?? '-'}`;
+  return `${ev.rule} ip=${ev.ip === null ? '-' : printable(ev.ip)} user=${ev.user === null ? '-' : printable(ev.user)}`;
 }
 
 /** A line's shape: its program and message with numbers, addresses and hex collapsed. */

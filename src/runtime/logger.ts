@@ -3,6 +3,7 @@
 
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { escapeJsonText } from '../digest/text.js';
 
 export type { Logger };
 
@@ -32,6 +33,9 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Log text carries attacker-written user names and URLs: JSON.stringify leaves line
+      // separators, C1 and bidi characters raw, which some readers split or render on.
+      hooks: { streamWrite: escapeJsonText },
     },
     opts.pretty === true
       ? pretty({ destination: opts.destination ?? opts.fd ?? 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' })
