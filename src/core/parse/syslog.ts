@@ -108,6 +108,8 @@ export function probeSyslog(line: string, ctx: ParseContext, out: SyslogProbe): 
     if (sp === -1) sp = len;
   }
   if (p >= len || !isProgramToken(line, p, sp)) {
+    // A Solaris tag right after the host shifts the message: parse fully.
+    if (line.charCodeAt(p) === 91) return PROBE_FULL;
     out.program = null;
     return p >= len ? len : p;
   }

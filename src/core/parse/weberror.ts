@@ -17,7 +17,8 @@ const LEVELS: Readonly<Record<string, number>> = {
 };
 
 function levelOf(s: string): number | null {
-  const v = LEVELS[s];
+  // Own keys only: "[constructor]" must not read Object.prototype's constructor as a level.
+  const v = Object.hasOwn(LEVELS, s) ? LEVELS[s] : undefined;
   if (v !== undefined) return v;
   return s.startsWith('trace') ? 7 : null;
 }
@@ -65,7 +66,8 @@ export function apacheHeaders(line: string, p: number): ApacheHeaders {
     const open = line.charCodeAt(p) === 91 ? p : p + 1;
     let end = line.indexOf(']', open + 1);
     // "[client [2001:db8::1]:51548]": the address has brackets of its own.
-    if (line.charCodeAt(open + 8) === 91 && (line.startsWith('client [', open + 1) || line.startsWith('remote [', open + 1))) {
+    // Only after a first ']': searching again from -1 + 1 would find one before the group and loop forever.
+    if (end !== -1 && line.charCodeAt(open + 8) === 91 && (line.startsWith('client [', open + 1) || line.startsWith('remote [', open + 1))) {
       end = line.indexOf(']', end + 1);
     }
     if (end === -1) break;
