@@ -16,7 +16,7 @@ import type { DetectionEvent, FormatName, Incident } from '../core/types.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { schedule, type Schedule } from '../runtime/schedule.js';
 import { StateStore, type DaemonState } from '../sources/checkpoint.js';
-import { FileTail, type TailBatch, type TailEvent } from '../sources/file-tail.js';
+import { FileTail, fileType, inside, type TailBatch, type TailEvent, type TailProblem } from '../sources/file-tail.js';
 import { JournalTail, journalKey, type JournalBatch, type JournalEvent, type JournalFilter } from '../sources/journal-tail.js';
 import { IncidentJournal, readJournal, type JournalRecord } from '../sinks/incident-journal.js';
 import { Coverage } from '../digest/coverage.js';
@@ -77,6 +77,8 @@ interface SourceSpec {
   match: RegExp | null;
   format: FormatName | 'auto';
   startAt: 'end' | 'beginning';
+  /** Follow links in a directory or pattern source that lead outside its directory. */
+  followSymlinks: boolean;
 }
 
 interface Followed {
@@ -158,6 +160,12 @@ export class Daemon {
   private readonly followed = new Map<string, Followed>();
   private readonly trailing = new Map<Followed, NodeJS.Timeout>();
   private readonly lastChange = new Map<Followed, number>();
+  /** The last read error of each failing source (logged once until a read succeeds). */
+  private readonly failing = new Map<Followed, string>();
+  /** Files of directory sources skipped (links leading outside, FIFOs), warned about once. */
+  private readonly skipped = new Set<string>();
+  /** Where configured files that are links lead (as found at start) -> the configured path. */
+  private readonly linked = new Map<string, string>();
   private readonly journals = new Map<string, FollowedJournal>();
   private readonly incidents: IncidentJournal;
   private readonly once: boolean;
@@ -230,9 +238,22 @@ export class Daemon {
       const lines = [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0);
       this.log.info({ lines, alerts: this.alertsFired }, 'Caught up with the files; following new lines (Ctrl-C or SIGTERM stops logward cleanly).');
     }
-    const dirs = this.specs.map((s) => (s.kind === 'file' ? path.dirname(s.path) : s.path)).filter((dir) => fs.existsSync(dir));
+    const dirs = this.specs.map((s) => (s.kind === 'file' ? path.dirname(s.path) : s.path));
+    for (const s of this.specs) {
+      // A configured file that is a link is written where the link leads: watch there too.
+      if (s.kind !== 'file') continue;
+      try {
+        const real = fs.realpathSync(s.path);
+        if (real !== s.path) {
+          this.linked.set(real, s.path);
+          dirs.push(path.dirname(real));
+        }
+      } catch {
+        // not there (yet): the re-check finds it
+      }
+    }
     this.watcher = watchDirs(
-      dirs,
+      dirs.filter((dir) => fs.existsSync(dir)),
       (file) => this.onChange(file),
       (err) => this.log.warn({ err: err.message }, 'A file watcher failed; the periodic re-check still reads every source.'),
       () => {
@@ -301,6 +322,7 @@ export class Daemon {
     for (const f of this.followed.values()) f.tail.close();
     this.followed.clear();
     this.lastChange.clear();
+    this.failing.clear();
     for (const j of this.journals.values()) void j.tail.stop();
     this.journals.clear();
     this.specs = this.resolveSources();
@@ -432,18 +454,18 @@ export class Daemon {
 
   private resolveSources(): SourceSpec[] {
     const out: SourceSpec[] = [];
-    const add = (given: string, format: FormatName | 'auto', startAt: 'end' | 'beginning'): void => {
+    const add = (given: string, format: FormatName | 'auto', startAt: 'end' | 'beginning', followSymlinks: boolean): void => {
       const abs = path.resolve(given);
       if (hasWildcard(abs)) {
-        out.push({ given, kind: 'pattern', path: path.dirname(abs), match: wildcardRegex(path.basename(abs)), format, startAt });
+        out.push({ given, kind: 'pattern', path: path.dirname(abs), match: wildcardRegex(path.basename(abs)), format, startAt, followSymlinks });
       } else if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) {
-        out.push({ given, kind: 'dir', path: abs, match: null, format, startAt });
+        out.push({ given, kind: 'dir', path: abs, match: null, format, startAt, followSymlinks });
       } else {
-        out.push({ given, kind: 'file', path: abs, match: null, format, startAt });
+        out.push({ given, kind: 'file', path: abs, match: null, format, startAt, followSymlinks });
       }
     };
-    for (const s of this.config.sources) if (s.kind === 'file') add(s.path, s.format ?? this.config.input.format, s.startAt);
-    for (const f of this.extraFiles) add(f, this.config.input.format, 'beginning');
+    for (const s of this.config.sources) if (s.kind === 'file') add(s.path, s.format ?? this.config.input.format, s.startAt, s.followSymlinks);
+    for (const f of this.extraFiles) add(f, this.config.input.format, 'beginning', false);
     if (out.length === 0 && !this.config.sources.some((s) => s.kind === 'journal')) throw new AppError('USAGE', 'nothing to follow: add sources to the config or name files; see `logward run --help`');
     return out;
   }
@@ -472,11 +494,35 @@ export class Daemon {
     const base = path.basename(file);
     if (base.startsWith('.') || ROTATED.test(base)) return false;
     if (spec.match !== null && !spec.match.test(base)) return false;
+    let st: fs.Stats;
     try {
-      return fs.statSync(file).isFile();
+      st = fs.lstatSync(file);
+      if (st.isSymbolicLink()) {
+        // Whoever may write to a log directory must not make logward read, and copy into
+        // reports and mails, a file elsewhere (/etc/shadow): only links that stay inside
+        // the source's directory are followed, unless the source allows more.
+        const real = fs.realpathSync(file);
+        if (!spec.followSymlinks && !inside(real, fs.realpathSync(spec.path))) {
+          this.skipOnce(file, `outside ${real}`, { target: real }, 'A symbolic link in a source directory points outside it; it is not followed. Set follow_symlinks: true on the source to follow such links.');
+          return false;
+        }
+        st = fs.statSync(file);
+      }
     } catch {
-      return false;
+      return false; // gone meanwhile, or a dangling link: nothing to read
     }
+    if (st.isFile()) return true;
+    // Subdirectories are normal in log directories; a FIFO or a socket is worth a word.
+    if (!st.isDirectory()) this.skipOnce(file, 'special', { type: fileType(st) }, 'A source directory holds something that is not a regular file; it is not read (reading a FIFO would block).');
+    return false;
+  }
+
+  /** Logs once per file and reason why a file of a directory or pattern source is skipped. */
+  private skipOnce(file: string, reason: string, fields: Record<string, string>, msg: string): void {
+    const key = `${file}\0${reason}`;
+    if (this.skipped.has(key)) return;
+    this.skipped.add(key);
+    this.log.warn({ file, ...fields }, msg);
   }
 
   private follow(file: string, spec: SourceSpec, startAt = spec.startAt): Followed {
@@ -487,6 +533,8 @@ export class Daemon {
       maxLineBytes: this.config.input.maxLineBytes,
       startAt,
       saved: this.state.files[file] ?? null,
+      // A configured file is followed wherever its link leads (as /var/log setups use).
+      confine: spec.kind === 'file' || spec.followSymlinks ? null : spec.path,
       onBatch: (b) => this.onBatch(f, b),
       onEvent: (e) => this.onTailEvent(e),
     });
@@ -507,17 +555,29 @@ export class Daemon {
 
   private onTailEvent(e: TailEvent): void {
     switch (e.kind) {
-      case 'missing': this.log.warn({ file: e.file }, 'A source does not exist (yet); it is picked up when it appears.'); break;
+      case 'problem': this.logProblem(e.file, e.problem); break;
+      case 'readable': this.log.info({ file: e.file, after: e.after.kind }, 'A source can be read again; reading continues.'); break;
       case 'rotated': this.log.info({ file: e.file, drainedLines: e.drained }, 'A source was rotated; the old file was read to its end.'); break;
+      case 'gone': this.log.warn({ file: e.file, drainedLines: e.drained }, 'A source was deleted or replaced; what was written to it was read to its end.'); break;
       case 'truncated': this.log.warn({ file: e.file, offset: e.offset }, 'A source was truncated (copytruncate); reading starts again at its beginning.'); break;
       case 'recovered': this.log.info({ file: e.file, from: e.from, lines: e.lines }, 'A source was rotated while logward was stopped; the unread end of the old file was read first.'); break;
       case 'opened': this.log.debug({ file: e.file, from: e.from }, 'Following a source.'); break;
     }
   }
 
+  /** Once per source and condition (the tail reports a condition again only after it cleared). */
+  private logProblem(file: string, p: TailProblem): void {
+    switch (p.kind) {
+      case 'missing': this.log.warn({ file }, 'A source does not exist (yet); it is picked up when it appears.'); break;
+      case 'unreadable': this.log.error({ file, err: describeSystemError(p.error) }, 'A source cannot be opened; its lines are not read until it can. Give logward read access (e.g. the adm group); reading then continues where it stopped.'); break;
+      case 'not-a-file': this.log.warn({ file, type: p.type }, 'A source is not a regular file; it is not read (a FIFO would block reading) until a file takes its place.'); break;
+      case 'outside': this.log.warn({ file, target: p.target }, 'A source is now a symbolic link leading outside its source directory; it is not followed. Set follow_symlinks: true on the source to follow it.'); break;
+    }
+  }
+
   private onChange(file: string): void {
     if (this.stopping) return;
-    const f = this.followed.get(file);
+    const f = this.followed.get(file) ?? this.followed.get(this.linked.get(file) ?? '');
     if (f !== undefined) {
       this.pollOne(f);
       this.lastChange.set(f, Date.now());
@@ -554,9 +614,14 @@ export class Daemon {
 
   private pollOne(f: Followed): number {
     try {
-      return f.tail.poll();
+      const n = f.tail.poll();
+      this.failing.delete(f);
+      return n;
     } catch (err) {
-      this.log.error({ file: f.tail.path, err: describeSystemError(err) }, 'Reading a source failed; it is tried again at the next change or re-check.');
+      // Once per source and error, not at every re-check while it lasts.
+      const what = describeSystemError(err);
+      if (this.failing.get(f) !== what) this.log.error({ file: f.tail.path, err: what }, 'Reading a source failed; it is tried again at the next change or re-check.');
+      this.failing.set(f, what);
       return 0;
     }
   }

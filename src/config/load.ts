@@ -23,7 +23,11 @@ export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
 const DEFAULT_LIMITS = { maxKeysPerRule: 1, maxSamplesPerIncident: 0, maxValuesPerIncident: 1, maxSampleChars: 1 };
 
 export type SourceConfig =
-  | { readonly kind: 'file'; readonly path: string; readonly format: FormatName | 'auto' | null; readonly startAt: 'end' | 'beginning' }
+  | {
+    readonly kind: 'file'; readonly path: string; readonly format: FormatName | 'auto' | null; readonly startAt: 'end' | 'beginning';
+    /** Follow links found in a directory or pattern source that point outside its directory. */
+    readonly followSymlinks: boolean;
+  }
   | { readonly kind: 'journal'; readonly journal: JournalFilter; readonly startAt: 'end' | 'beginning' };
 
 export interface Config {
@@ -222,7 +226,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     scan: { files: raw.scan.files },
     sources: raw.sources.map((src): SourceConfig => src.journal !== undefined
       ? { kind: 'journal', journal: { units: src.journal.units, identifiers: src.journal.identifiers, files: src.journal.files, directory: src.journal.directory ?? null, journalctl: src.journal.journalctl }, startAt: src.start_at }
-      : { kind: 'file', path: src.path!, format: src.format ?? null, startAt: src.start_at }),
+      : { kind: 'file', path: src.path!, format: src.format ?? null, startAt: src.start_at, followSymlinks: src.follow_symlinks ?? false }),
     state: { dir: raw.state.dir },
     umask: parseInt(raw.umask, 8),
     run: {

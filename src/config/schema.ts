@@ -61,12 +61,16 @@ export const configSchema = z.strictObject({
     }).optional(),
     format: z.enum(['auto', ...FORMAT_NAMES]).optional(),
     start_at: z.enum(['end', 'beginning']).default('end'),
+    follow_symlinks: z.boolean().optional(),
   }).superRefine((src, ctx) => {
     if ((src.path === undefined) === (src.journal === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'a source needs exactly one of "path" (files) or "journal" (the systemd journal)' });
     }
     if (src.journal !== undefined && src.format !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['format'], message: 'a journal source has no format: entries are read as structured records' });
+    }
+    if (src.journal !== undefined && src.follow_symlinks !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['follow_symlinks'], message: 'follow_symlinks applies to path sources (a directory or a pattern), not to the journal' });
     }
   })).default([]),
   state: z.strictObject({

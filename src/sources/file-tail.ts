@@ -4,6 +4,11 @@
 // lines (held until their newline) and over-long lines (cut and counted by the splitter).
 // It never watches anything itself: the daemon calls poll() when the watcher reports a
 // change (and on a slow safety timer), so an idle host costs nothing.
+// Hostile paths never stop it and never block it: something that is not a regular file
+// (a directory, a FIFO, whose open would block the whole process) is never opened, a
+// file that cannot be opened (permissions) keeps its checkpoint until it can, and with
+// `confine` a symbolic link resolving outside that directory is refused. Each such
+// condition is reported once (onEvent 'problem') until it clears.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,11 +33,24 @@ export interface TailBatch {
   firstLine: number;
 }
 
+/** Why the followed path cannot be read now; reported once until it clears. */
+export type TailProblem =
+  | { kind: 'missing' }
+  | { kind: 'unreadable'; error: NodeJS.ErrnoException }
+  /** A directory, FIFO, socket or device: never opened (a FIFO's open blocks). */
+  | { kind: 'not-a-file'; type: string }
+  /** A symbolic link resolving outside the confining directory. */
+  | { kind: 'outside'; target: string };
+
 export type TailEvent =
   | { kind: 'opened'; file: string; from: 'checkpoint' | 'beginning' | 'end' }
   | { kind: 'rotated'; file: string; drained: number }
+  /** The open file was deleted or replaced by something that is not a file; it was read to its end. */
+  | { kind: 'gone'; file: string; drained: number }
   | { kind: 'truncated'; file: string; offset: number }
-  | { kind: 'missing'; file: string }
+  | { kind: 'problem'; file: string; problem: TailProblem }
+  /** A reported problem (other than a missing file) has cleared: the file is read again. */
+  | { kind: 'readable'; file: string; after: TailProblem }
   | { kind: 'recovered'; file: string; from: string; lines: number };
 
 export interface FileTailOptions {
@@ -40,6 +58,11 @@ export interface FileTailOptions {
   /** Where to start in a file seen for the first time. */
   startAt: 'beginning' | 'end';
   saved: TailPosition | null;
+  /**
+   * A directory the file (and its rotated siblings) must resolve into: a symbolic link
+   * pointing elsewhere is not followed. null follows every link (a configured file path).
+   */
+  confine?: string | null;
   onBatch: (batch: TailBatch) => void;
   onEvent?: (e: TailEvent) => void;
 }
@@ -49,6 +72,12 @@ const READ_SIZE = 64 * 1024;
 const BATCH_LINES = 1024;
 /** Rotated files that are compressed: never read by the tailer. */
 const COMPRESSED = /\.(?:gz|xz|bz2|zst|lz4|z|zip)$/i;
+/**
+ * Non-blocking open: the path is checked to be a regular file first, but it may become a
+ * FIFO between the check and the open, and a blocking open of a FIFO without a writer
+ * would freeze the daemon. It changes nothing for reads of a regular file.
+ */
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 
 interface OpenFile {
   fd: number;
@@ -59,48 +88,55 @@ interface OpenFile {
   splitter: LineSplitter;
 }
 
+type Probe = { ok: true; fd: number; st: fs.Stats } | { ok: false; problem: TailProblem; st: fs.Stats | null };
+
 export class FileTail {
   readonly path: string;
   private cur: OpenFile | null = null;
   private readonly buf = Buffer.allocUnsafe(READ_SIZE);
-  private warnedMissing = false;
   private started = false;
+  /** The problem last reported (null: none, or it cleared). */
+  private problem: TailProblem | null = null;
+  /**
+   * Where the next file opened at the path starts: startAt for the file there at start,
+   * 'beginning' for one that appears later, or the end of the lines that were there when
+   * a start_at: end file was first seen but could not be opened (nothing written after
+   * that is skipped).
+   */
+  private nextFrom: 'beginning' | 'end' | { dev: number; ino: number; size: number };
+  /** The position in the last file read, kept after it was deleted (what the checkpoint holds). */
+  private last: TailPosition | null = null;
   cutLines = 0;
 
   constructor(filePath: string, private readonly opts: FileTailOptions) {
     this.path = filePath;
+    this.nextFrom = opts.startAt;
   }
 
-  /** The checkpoint of the current file, or null before it exists. */
+  /** The checkpoint of the current (or last) file, or null before one was opened. */
   position(): TailPosition | null {
     const c = this.cur;
-    if (c === null) return null;
+    if (c === null) return this.last;
     return { path: this.path, fingerprint: c.fp, offset: c.offset, line: c.line };
   }
 
   /** Reads everything available now; returns the number of lines delivered. */
   poll(): number {
-    let delivered = 0;
     if (!this.started) return this.start();
-    let st: fs.Stats | null;
-    try {
-      st = fs.statSync(this.path);
-    } catch {
-      st = null;
-    }
+    let delivered = 0;
     const c = this.cur;
     if (c !== null) {
-      const same = st !== null && st.dev === c.fp.dev && st.ino === c.fp.ino;
-      if (!same) {
-        // Renamed away or deleted: whatever the writer appended before that is still in
-        // the old file; read it to its end first, then switch.
-        const before = c.line;
-        delivered += this.drain(c, true);
-        this.opts.onEvent?.({ kind: 'rotated', file: this.path, drained: c.line - before });
-        const oldSt = fs.fstatSync(c.fd);
-        this.closeCurrent();
-        delivered += this.drainMissed(oldSt, st);
-      } else {
+      let st: fs.Stats | null;
+      try {
+        st = fs.statSync(this.path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // The path cannot be looked at (its directory lost its permissions), but the open
+        // descriptor still reads the file; a rotation shows once the path can be seen.
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') return this.drain(c, false);
+        st = null;
+      }
+      if (st !== null && st.dev === c.fp.dev && st.ino === c.fp.ino) {
         const size = fs.fstatSync(c.fd).size;
         if (size < c.offset + c.splitter.pending) {
           this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset: c.offset });
@@ -108,88 +144,191 @@ export class FileTail {
           c.splitter = new LineSplitter(this.opts.maxLineBytes);
           c.fp = fingerprintOf(c.fd, fs.fstatSync(c.fd));
         }
-        return delivered + this.drain(c, false);
+        return this.drain(c, false);
       }
+      // Renamed away, deleted or replaced: whatever the writer appended before that is
+      // still in the old file, which the open descriptor keeps alive; read it to its end
+      // first, then switch.
+      const before = c.line;
+      delivered += this.drain(c, true);
+      const rotated = st !== null && st.isFile();
+      this.opts.onEvent?.({ kind: rotated ? 'rotated' : 'gone', file: this.path, drained: c.line - before });
+      const oldSt = fs.fstatSync(c.fd);
+      this.last = this.position();
+      this.closeCurrent();
+      delivered += this.drainMissed(oldSt, st);
+      this.nextFrom = 'beginning';
     }
-    if (st === null) {
-      if (!this.warnedMissing) this.opts.onEvent?.({ kind: 'missing', file: this.path });
-      this.warnedMissing = true;
-      return delivered;
-    }
-    // A new file at the path (first appearance after start, or after rotation): from 0.
-    if (this.open(0, 0, c === null && !this.warnedMissing ? this.opts.startAt : 'beginning')) {
-      delivered += this.drain(this.cur!, false);
-    }
-    return delivered;
+    return delivered + this.openNext();
   }
 
   close(): void {
     this.closeCurrent();
   }
 
-  /** First poll: resume from the checkpoint, recovering a file rotated while stopped. */
+  /**
+   * First poll: resume from the checkpoint, recovering a file rotated while stopped. While
+   * the path exists but cannot be opened (permissions, replaced by a directory) the start
+   * is tried again at every poll, so the checkpoint is used once it can be.
+   */
   private start(): number {
-    this.started = true;
     const saved = this.opts.saved;
-    let delivered = 0;
-    if (saved !== null) {
-      const resumed = this.tryResume(this.path, saved);
-      if (resumed !== null) return resumed;
-      // Rotated while we were stopped: the old file lives on under another name
-      // (auth.log.1); read its unread tail before the new file.
-      const old = this.findRotated(saved);
-      if (old !== null) {
-        const fd = fs.openSync(old, 'r');
-        const of: OpenFile = { fd, fp: saved.fingerprint, name: old, offset: saved.offset, line: saved.line, splitter: new LineSplitter(this.opts.maxLineBytes) };
-        const before = of.line;
-        delivered += this.drain(of, true);
-        const oldSt = fs.fstatSync(fd);
-        fs.closeSync(fd);
-        this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: old, lines: of.line - before });
-        let cur: fs.Stats | null = null;
-        try {
-          cur = fs.statSync(this.path);
-        } catch {
-          // no new file yet
-        }
-        delivered += this.drainMissed(oldSt, cur);
-      }
-      if (fs.existsSync(this.path) && this.open(0, 0, 'beginning')) delivered += this.drain(this.cur!, false);
-      else this.warnedMissing = !fs.existsSync(this.path) ? false : this.warnedMissing;
-      return delivered;
-    }
-    if (!fs.existsSync(this.path)) {
+    if (saved === null) {
       this.started = true;
-      this.opts.onEvent?.({ kind: 'missing', file: this.path });
-      this.warnedMissing = true;
+      return this.openNext();
+    }
+    this.last = saved;
+    const r = this.probe(this.path);
+    if (r.ok) {
+      if (sameFile(saved.fingerprint, r.fd, r.st)) {
+        this.started = true;
+        let offset = saved.offset;
+        let line = saved.line;
+        if (r.st.size < offset) {
+          this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset });
+          offset = 0;
+          line = 0;
+        }
+        this.cur = { fd: r.fd, fp: saved.fingerprint, name: this.path, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) };
+        this.cleared();
+        this.opts.onEvent?.({ kind: 'opened', file: this.path, from: 'checkpoint' });
+        return this.drain(this.cur, false);
+      }
+      fs.closeSync(r.fd);
+    } else if (r.problem.kind !== 'missing') {
+      this.report(r.problem);
       return 0;
     }
-    if (this.open(0, 0, this.opts.startAt)) delivered += this.drain(this.cur!, false);
-    return delivered;
+    this.started = true;
+    let delivered = 0;
+    // Rotated while we were stopped: the old file lives on under another name
+    // (auth.log.1); read its unread tail before the new file.
+    const old = this.findRotated(saved);
+    if (old !== null) {
+      const fd = fs.openSync(old, OPEN_FLAGS);
+      const of: OpenFile = { fd, fp: saved.fingerprint, name: old, offset: saved.offset, line: saved.line, splitter: new LineSplitter(this.opts.maxLineBytes) };
+      let oldSt: fs.Stats;
+      try {
+        delivered += this.drain(of, true);
+        oldSt = fs.fstatSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.last = { path: this.path, fingerprint: of.fp, offset: of.offset, line: of.line };
+      this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: old, lines: of.line - saved.line });
+      let now: fs.Stats | null = null;
+      try {
+        now = fs.statSync(this.path);
+      } catch {
+        // no new file yet
+      }
+      delivered += this.drainMissed(oldSt, now);
+    }
+    this.nextFrom = 'beginning';
+    return delivered + this.openNext();
   }
 
-  private tryResume(p: string, saved: TailPosition): number | null {
+  /** Opens the file now at the path (reporting once why it cannot) and reads it. */
+  private openNext(): number {
+    const r = this.probe(this.path);
+    if (!r.ok) {
+      this.report(r.problem);
+      if (this.nextFrom === 'end') {
+        // A file that appears after start is new: all of it is read. One that is there
+        // but cannot be opened yet starts where its lines ended when it was first seen.
+        this.nextFrom = r.problem.kind === 'unreadable' && r.st !== null ? { dev: r.st.dev, ino: r.st.ino, size: r.st.size } : 'beginning';
+      }
+      return 0;
+    }
+    const { fd, st } = r;
+    const from = this.nextFrom;
+    let start = 0;
+    if (from === 'end') start = lastLineEnd(fd, st.size);
+    else if (from !== 'beginning' && from.dev === st.dev && from.ino === st.ino) start = lastLineEnd(fd, Math.min(from.size, st.size));
+    this.nextFrom = 'beginning';
+    this.cur = { fd, fp: fingerprintOf(fd, st), name: this.path, offset: start, line: 0, splitter: new LineSplitter(this.opts.maxLineBytes) };
+    this.cleared();
+    this.opts.onEvent?.({ kind: 'opened', file: this.path, from: from === 'end' ? 'end' : 'beginning' });
+    return this.drain(this.cur, false);
+  }
+
+  /**
+   * Opens p if it is a regular file logward may read. Checked before the open: a FIFO is
+   * never opened and a link leaving `confine` never followed; checked again after it, on
+   * the descriptor, so a swap between the two checks is caught too.
+   */
+  private probe(p: string): Probe {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      // A dangling link is a missing file, as is a directory of the path that is gone.
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return { ok: false, problem: { kind: 'missing' }, st: null };
+      return { ok: false, problem: { kind: 'unreadable', error: e }, st: null };
+    }
+    if (!st.isFile()) return { ok: false, problem: { kind: 'not-a-file', type: fileType(st) }, st };
+    const outside = this.outside(p);
+    if (outside !== null) return { ok: false, problem: { kind: 'outside', target: outside }, st };
     let fd: number;
     try {
-      fd = fs.openSync(p, 'r');
-    } catch {
-      return null;
+      fd = fs.openSync(p, OPEN_FLAGS);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') return { ok: false, problem: { kind: 'missing' }, st: null };
+      return { ok: false, problem: { kind: 'unreadable', error: e }, st };
     }
-    const st = fs.fstatSync(fd);
-    if (!sameFile(saved.fingerprint, fd, st)) {
+    const fst = fs.fstatSync(fd);
+    let problem: TailProblem | null = null;
+    if (!fst.isFile()) problem = { kind: 'not-a-file', type: fileType(fst) };
+    else if (this.opts.confine != null) {
+      try {
+        const real = fs.realpathSync(p);
+        const rst = fs.statSync(real);
+        if (rst.dev !== fst.dev || rst.ino !== fst.ino || !inside(real, this.confineDir())) problem = { kind: 'outside', target: real };
+      } catch {
+        problem = { kind: 'missing' };
+      }
+    }
+    if (problem !== null) {
       fs.closeSync(fd);
-      return null;
+      return { ok: false, problem, st: fst };
     }
-    let offset = saved.offset;
-    let line = saved.line;
-    if (st.size < offset) {
-      this.opts.onEvent?.({ kind: 'truncated', file: p, offset });
-      offset = 0;
-      line = 0;
+    return { ok: true, fd, st: fst };
+  }
+
+  /** Where a link at p leads when that is outside `confine`, else null. */
+  private outside(p: string): string | null {
+    if (this.opts.confine == null) return null;
+    let real: string;
+    try {
+      real = fs.realpathSync(p);
+    } catch {
+      return null; // gone meanwhile: the open reports it
     }
-    this.cur = { fd, fp: saved.fingerprint, name: p, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) };
-    this.opts.onEvent?.({ kind: 'opened', file: p, from: 'checkpoint' });
-    return this.drain(this.cur, false);
+    return inside(real, this.confineDir()) ? null : real;
+  }
+
+  private confineDir(): string {
+    const dir = this.opts.confine!;
+    try {
+      return fs.realpathSync(dir);
+    } catch {
+      return path.resolve(dir);
+    }
+  }
+
+  /** Reports a problem unless it is the one reported last. */
+  private report(problem: TailProblem): void {
+    if (this.problem !== null && problemKey(this.problem) === problemKey(problem)) return;
+    this.problem = problem;
+    this.opts.onEvent?.({ kind: 'problem', file: this.path, problem });
+  }
+
+  private cleared(): void {
+    const was = this.problem;
+    this.problem = null;
+    if (was !== null && was.kind !== 'missing') this.opts.onEvent?.({ kind: 'readable', file: this.path, after: was });
   }
 
   /**
@@ -208,6 +347,7 @@ export class FileTail {
         const st = fs.statSync(p);
         if (!st.isFile() || st.size === 0 || st.mtimeMs < old.mtimeMs) continue;
         if ((st.dev === old.dev && st.ino === old.ino) || (now !== null && st.dev === now.dev && st.ino === now.ino)) continue;
+        if (this.outside(p) !== null) continue;
         missed.push({ p, st });
       } catch {
         // gone or unreadable: not ours to follow
@@ -217,12 +357,13 @@ export class FileTail {
     for (const { p, st } of missed.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
       let fd: number;
       try {
-        fd = fs.openSync(p, 'r');
+        fd = fs.openSync(p, OPEN_FLAGS);
       } catch {
         continue;
       }
       const of: OpenFile = { fd, fp: fingerprintOf(fd, st), name: p, offset: 0, line: 0, splitter: new LineSplitter(this.opts.maxLineBytes) };
       try {
+        if (!fs.fstatSync(fd).isFile()) continue;
         delivered += this.drain(of, true);
       } finally {
         fs.closeSync(fd);
@@ -252,8 +393,8 @@ export class FileTail {
       const p = path.join(dir, n);
       try {
         const st = fs.statSync(p);
-        if (!st.isFile() || st.ino !== saved.fingerprint.ino || st.dev !== saved.fingerprint.dev) continue;
-        const fd = fs.openSync(p, 'r');
+        if (!st.isFile() || st.ino !== saved.fingerprint.ino || st.dev !== saved.fingerprint.dev || this.outside(p) !== null) continue;
+        const fd = fs.openSync(p, OPEN_FLAGS);
         try {
           if (sameFile(saved.fingerprint, fd, st)) return p;
         } finally {
@@ -264,27 +405,6 @@ export class FileTail {
       }
     }
     return null;
-  }
-
-  private open(offset: number, line: number, from: 'beginning' | 'end' | 'checkpoint'): boolean {
-    let fd: number;
-    try {
-      fd = fs.openSync(this.path, 'r');
-    } catch {
-      return false;
-    }
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) {
-      fs.closeSync(fd);
-      return false;
-    }
-    this.warnedMissing = false;
-    const fp = fingerprintOf(fd, st);
-    let start = offset;
-    if (from === 'end') start = lastLineEnd(fd, st.size);
-    this.cur = { fd, fp, name: this.path, offset: start, line, splitter: new LineSplitter(this.opts.maxLineBytes) };
-    this.opts.onEvent?.({ kind: 'opened', file: this.path, from });
-    return true;
   }
 
   /** Reads from the file's offset to its end; final: a last line without newline is a line. */
@@ -337,6 +457,29 @@ export class FileTail {
       this.cur = null;
     }
   }
+}
+
+function problemKey(p: TailProblem): string {
+  switch (p.kind) {
+    case 'missing': return 'missing';
+    case 'unreadable': return `unreadable ${p.error.code ?? p.error.message}`;
+    case 'not-a-file': return `not-a-file ${p.type}`;
+    case 'outside': return `outside ${p.target}`;
+  }
+}
+
+/** What a path that is not a regular file is, for messages. */
+export function fileType(st: fs.Stats): string {
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'FIFO (named pipe)';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
+  return 'not a regular file';
+}
+
+/** Is real (a resolved path) dir itself or under it? */
+export function inside(real: string, dir: string): boolean {
+  return real === dir || real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 }
 
 /** Offset just after the last newline before size (start_at: end skips history, not a partial line). */
