@@ -101,7 +101,8 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
   if (args.filter((a) => a === '-').length > 1) throw usage('stdin (-) can be read only once', 'scan');
   const now = io.clock.now();
   const timeOf = (input: BatchInput): TimeContext => ({ timeZone, year, refMs: input.mtimeMs ?? now });
-  const inputs = await oldestFirst(resolveInputs(args), config.input.format, timeOf);
+  const skipped = (msg: string): void => void process.stderr.write(`logward: warning: ${msg}\n`);
+  const inputs = await oldestFirst(resolveInputs(args, skipped), config.input.format, timeOf);
 
   let events: EventsFile | null = null;
   if (v.events !== undefined) events = EventsFile.create(v.events as string);

@@ -1,6 +1,11 @@
 // The batch source of `logward scan`: plain files, gzip files (recognised by their magic
-// bytes, whatever the name), directories (their regular files, sorted) and stdin ("-").
-// Files are streamed in 1 MiB chunks through the line splitter: never read whole.
+// bytes, whatever the name), directories (their regular files, sorted), FIFOs named on the
+// command line and stdin ("-"). Files are streamed in chunks through the line splitter:
+// never read whole.
+// Links: a path named on the command line is followed wherever it leads; a link found by
+// listing a directory or expanding a pattern is read only if it resolves into that
+// directory (as `logward run` does without follow_symlinks), so whoever may write to a log
+// directory cannot make a scan copy /etc/shadow into its reports.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +21,8 @@ export interface BatchInput {
   /** Path to open, or null for stdin. */
   path: string | null;
   gzip: boolean;
+  /** A FIFO (named pipe): read once as a stream, never probed, as its bytes can be read only once. */
+  fifo?: boolean;
   /** Modification time (reference for yearless stamps); null for stdin. */
   mtimeMs: number | null;
 }
@@ -23,8 +30,12 @@ export interface BatchInput {
 // 64 KiB reads: decoded chunks stay in V8's young generation (measured faster than 1 MiB).
 const CHUNK = 64 * 1024;
 
-/** Resolves command-line inputs; every unreadable one is reported at once (exit 74). */
-export function resolveInputs(args: readonly string[]): BatchInput[] {
+/**
+ * Resolves command-line inputs; every unreadable one is reported at once (exit 74). warn
+ * hears of what a directory or pattern held that is not read (links leading outside it,
+ * FIFOs): skipped, not an error.
+ */
+export function resolveInputs(args: readonly string[], warn: (msg: string) => void = () => {}): BatchInput[] {
   const out: BatchInput[] = [];
   const problems: string[] = [];
   for (const arg of args) {
@@ -43,14 +54,23 @@ export function resolveInputs(args: readonly string[]): BatchInput[] {
         continue;
       }
       if (st.isDirectory()) {
-        const names = fs.readdirSync(p).filter((n) => !n.startsWith('.')).sort();
+        let names: string[];
+        try {
+          names = fs.readdirSync(p).filter((n) => !n.startsWith('.')).sort();
+        } catch (err) {
+          problems.push(`${p}: ${describeSystemError(err)}`);
+          continue;
+        }
         for (const n of names) {
           const child = path.join(p, n);
-          const cst = fs.statSync(child);
-          if (cst.isFile()) addFile(child, child, cst, out, problems);
+          const cst = listed(child, p, warn);
+          if (cst?.isFile() === true) addFile(child, child, cst, out, problems);
+          // Reading a FIFO met in a directory could wait forever for a writer.
+          else if (cst !== null && !cst.isDirectory()) warn(`${child}: not a regular file (${kindOf(cst)}); skipped`);
         }
         continue;
       }
+      if (hasWildcard(arg) && listed(p, path.dirname(p), warn) === null) continue;
       if (!st.isFile() && !st.isFIFO()) {
         problems.push(`${p}: not a regular file`);
         continue;
@@ -66,7 +86,45 @@ export function resolveInputs(args: readonly string[]): BatchInput[] {
   return out;
 }
 
+/**
+ * The stats of a file found in dir, or null when it is not to be read: gone, a dangling
+ * link, or a link leading outside dir (warned about).
+ */
+function listed(file: string, dir: string, warn: (msg: string) => void): fs.Stats | null {
+  try {
+    if (fs.lstatSync(file).isSymbolicLink()) {
+      const real = fs.realpathSync(file);
+      const root = fs.realpathSync(dir);
+      if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
+        warn(`${file}: a symbolic link to ${real}, outside ${dir}; skipped (name the file itself to read it)`);
+        return null;
+      }
+    }
+    return fs.statSync(file);
+  } catch {
+    return null;
+  }
+}
+
+function kindOf(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
+}
+
 function addFile(p: string, label: string, st: fs.Stats, out: BatchInput[], problems: string[]): void {
+  if (st.isFIFO()) {
+    // Opening a FIFO to check it would wait for a writer and take bytes the real read
+    // needs: check the permission only.
+    try {
+      fs.accessSync(p, fs.constants.R_OK);
+    } catch (err) {
+      problems.push(`${p}: ${describeSystemError(err)}`);
+      return;
+    }
+    out.push({ label, path: p, gzip: false, fifo: true, mtimeMs: st.mtimeMs });
+    return;
+  }
   let fd: number;
   try {
     fd = fs.openSync(p, 'r');
@@ -111,7 +169,7 @@ export async function readLines(input: BatchInput, maxLineBytes: number, onLine:
 
 /** The first lines of an input (for ordering inputs by their first timestamp). */
 export async function readHead(input: BatchInput, maxLines: number): Promise<string[]> {
-  if (input.path === null) return [];
+  if (input.path === null || input.fifo === true) return [];
   const lines: string[] = [];
   const stream = openStream(input);
   const splitter = new LineSplitter(64 * 1024);
