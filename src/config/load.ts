@@ -146,7 +146,8 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     problems.push(...zodProblems(parsed.error, source ?? '(defaults)'));
     // Still check the rule files, so one run lists every problem.
     const files = (doc as { rules?: { files?: unknown } } | null)?.rules?.files;
-    const patterns = Array.isArray(files) && files.every((f) => typeof f === 'string') ? (files as string[]) : ['config/rules/*.yaml'];
+    // Only names the schema would accept: an empty one would be reported without a path.
+    const patterns = Array.isArray(files) && files.every((f) => typeof f === 'string' && f !== '') ? (files as string[]) : ['config/rules/*.yaml'];
     const loaded = loadRuleFiles(opts.ruleFiles ?? patterns, problems);
     problems.push(...compileRuleSet({ matchers: loaded.matchers, rules: loaded.rules, limits: DEFAULT_LIMITS }).problems);
     throw invalid(source, problems);
@@ -386,7 +387,29 @@ function parseYaml(text: string, file: string, problems: Problem[]): unknown {
     }
     return {};
   }
-  return doc.toJS();
+  let value: unknown;
+  try {
+    // Throws on an alias to an anchor defined later, and on alias expansion past the
+    // library's bound (a "billion laughs" file).
+    value = doc.toJS();
+  } catch (err) {
+    problems.push({ path: file, message: `YAML: ${err instanceof Error ? err.message : String(err)}` });
+    return {};
+  }
+  if (isCyclic(value, new Set())) {
+    problems.push({ path: file, message: 'YAML: an alias refers to a node that contains it; a config is a tree' });
+    return {};
+  }
+  return value;
+}
+
+function isCyclic(v: unknown, ancestors: Set<object>): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (ancestors.has(v)) return true;
+  ancestors.add(v);
+  for (const x of Object.values(v)) if (isCyclic(x, ancestors)) return true;
+  ancestors.delete(v);
+  return false;
 }
 
 function interpolateTree(v: unknown, env: NodeJS.ProcessEnv, missing: (name: string, at: string) => void, at = ''): unknown {
@@ -394,7 +417,11 @@ function interpolateTree(v: unknown, env: NodeJS.ProcessEnv, missing: (name: str
   if (Array.isArray(v)) return v.map((x, i) => interpolateTree(x, env, missing, `${at}[${i}]`));
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = interpolateTree(x, env, missing, at === '' ? k : `${at}.${k}`);
+    for (const [k, x] of Object.entries(v)) {
+      // defineProperty: a "__proto__" key must stay a key (and be reported as unknown), not
+      // become the object's prototype, which would silently drop it.
+      Object.defineProperty(out, k, { value: interpolateTree(x, env, missing, at === '' ? k : `${at}.${k}`), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return v;
