@@ -221,7 +221,7 @@ test('a rule window opens and closes the same incidents as a naive model, for an
     w.flush();
     m.flush();
     assert.deepEqual(real, model);
-  }), params(400));
+  }), params(300));
 });
 
 test('a window restored from exportState() behaves like the one it was exported from', () => {
@@ -242,5 +242,5 @@ test('a window restored from exportState() behaves like the one it was exported 
     w.flush();
     restored.flush();
     assert.deepEqual(restoredCalls, first.slice(from));
-  }), params(300));
+  }), params(200));
 });
