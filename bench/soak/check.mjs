@@ -10,7 +10,7 @@ import { SEQ_USER, ipOf } from './traffic.mjs';
 const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
 
 function jsonLines(file) {
-  if (!fs.existsSync(file)) return { rows: [], bad: 0, torn: false };
+  if (!fs.existsSync(file)) return { rows: [], bad: 0 };
   const text = fs.readFileSync(file, 'utf8');
   const rows = [];
   let bad = 0;
@@ -22,7 +22,7 @@ function jsonLines(file) {
       bad++;
     }
   }
-  return { rows, bad, torn: text !== '' && !text.endsWith('\n') };
+  return { rows, bad };
 }
 
 /** (1) Every attack line gave exactly one event per rule that matches it. */
@@ -174,7 +174,7 @@ export function checkMail({ sink, incidents, lives, minSeverity, outboxDir }) {
   const unjournaled = [...byId.keys()].filter((id) => !journalIds.has(id.slice('alert-'.length)));
   const pending = fs.existsSync(path.join(outboxDir, 'pending')) ? fs.readdirSync(path.join(outboxDir, 'pending')).filter((n) => n.endsWith('.json')).length : -1;
   const dead = fs.existsSync(path.join(outboxDir, 'dead')) ? fs.readdirSync(path.join(outboxDir, 'dead')).length : -1;
-  const ok = unexplained.length === 0 && notMailed.length === 0 && unjournaled.length === 0 && pending === 0 && dead === 0 && folded === 0 && incidents.journaledTwice === 0;
+  const ok = unexplained.length === 0 && notMailed.length === 0 && unjournaled.length === 0 && pending === 0 && dead === 0 && folded === 0 && incidents.journaledTwice === 0 && incidents.bad === 0;
   return {
     ok, received: sink.received.length, distinct: byId.size, alerted: alerted.length, notMailed: notMailed.length, notMailedSample: notMailed.slice(0, 5),
     unjournaled: unjournaled.length, pending, dead, folded, other,

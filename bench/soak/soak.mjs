@@ -166,7 +166,7 @@ function sample() {
   if (l === null || l.end !== null) return;
   try {
     const kb = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${l.pid}/status`, 'utf8'))?.[1]);
-    l.rss.push([Date.now(), Math.round(kb / 102.4) / 10]);
+    if (Number.isFinite(kb)) l.rss.push([Date.now(), Math.round(kb / 102.4) / 10]); // no VmRSS once it is a zombie
     l.cpu = cpuSeconds(l.pid);
   } catch {
     // exiting
@@ -338,7 +338,7 @@ const lt = memory.longest;
 table('Checks', ['check', 'result', 'details'], [
   ['1. attack line -> one event per rule', verdict(events.ok), `lost ${events.lost}, partly lost ${events.partial}, duplicated ${events.duplicated}, unreadable ${events.unreadable}, foreign ${events.foreign}${events.lost > 0 ? `; lost lines by where they were: ${JSON.stringify(events.lostCauses)}` : ''}`],
   ['1b. campaign >= 5 lines -> one incident', verdict(campaigns.ok), `${campaigns.expected} expected, missing ${campaigns.missing}, twice ${campaigns.twice}, below threshold but alerted ${campaigns.unexpected}`],
-  ['2. incident mailed once, all mailed', verdict(mail.ok), `alerted ${mail.alerted}, not mailed ${mail.notMailed}, duplicates ${mail.duplicates} (documented crash window ${mail.crashWindow.length}, reply lost in an outage ${mail.replyLost.length}, unexplained ${mail.unexplained.length}), mailed but not journaled ${mail.unjournaled}, journaled twice ${incidents.journaledTwice}, folded ${mail.folded}, left pending ${mail.pending}, dead ${mail.dead}`],
+  ['2. incident mailed once, all mailed', verdict(mail.ok), `alerted ${mail.alerted}, not mailed ${mail.notMailed}, duplicates ${mail.duplicates} (documented crash window ${mail.crashWindow.length}, reply lost in an outage ${mail.replyLost.length}, unexplained ${mail.unexplained.length}), mailed but not journaled ${mail.unjournaled}, journaled twice ${incidents.journaledTwice}, damaged journal lines ${incidents.bad}, folded ${mail.folded}, left pending ${mail.pending}, dead ${mail.dead}`],
   ['3. RSS flat (longest life)', verdict(memory.ok), lt === undefined ? memory.why : `daemon ${lt.n}, ${lt.minutes} min: ${lt.at25MB} MB at 25% -> ${lt.atEndMB} MB at the end (${lt.growthMB >= 0 ? '+' : ''}${Math.round(lt.growthMB * 10) / 10} MB, ${lt.slopeMBPerMin} MB/min; limit +${lt.limitMB} MB)`],
   ['daemon processes', verdict(problems.length === 0), problems.length === 0 ? 'no unexpected exit; caught up and stopped cleanly' : problems.join('; ')],
 ]);
