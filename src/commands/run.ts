@@ -15,6 +15,7 @@ import { isoUtc } from '../core/time.js';
 import type { DetectionEvent, FormatName, Incident } from '../core/types.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { schedule, type Schedule } from '../runtime/schedule.js';
+import { limitHeapGrowth } from '../runtime/heap.js';
 import { StateStore, type DaemonState } from '../sources/checkpoint.js';
 import { FileTail, fileType, inside, type TailBatch, type TailEvent, type TailProblem } from '../sources/file-tail.js';
 import { JournalTail, journalKey, type JournalBatch, type JournalEvent, type JournalFilter } from '../sources/journal-tail.js';
@@ -106,6 +107,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   const configFile = (v.config as string | undefined) ?? null;
   const config = loadConfig(configFile);
   process.umask(config.umask); // before any report, state or outbox file is created
+  limitHeapGrowth();
   // Offline databases load before reading starts; a failure only costs the origins.
   const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: config.log.level, fd: 1 }), clock: io.clock, env: process.env }) : null;
   const d = new Daemon(config, configFile, positionals, {
