@@ -21,22 +21,35 @@
 //  4. idle      CPU time (utime+stime) and context switches of a caught-up daemon
 //               following a few files, over IDLE seconds with no writes, vs an idle
 //               `node -e "setInterval(()=>{}, 1000)"`.
+//  5. burst     (only when asked for: LOGWARD_RUN_BENCH=burst, npm run bench:burst) a
+//               writer process (lib/burst-writer.mjs) appends BURST_RATE lines/s of a
+//               generated auth.log to a followed file for BURST_SECONDS while `logward
+//               run` tails it. Every second: the daemon's RSS, its read lag (bytes written
+//               minus bytes the process has read, from /proc/<pid>/io, so it is measured
+//               even while the daemon is too busy to answer) and whether /metrics answers
+//               within 1 s. Then: how long until every line was read, and whether the
+//               daemon's line count equals the lines written.
 // Results: tables on stdout and bench/.cache/run-bench.json.
 //
-//   LOGWARD_RUN_BENCH=latency,catchup     only these parts (default: all four)
+//   LOGWARD_RUN_BENCH=latency,catchup     only these parts (default: the first four)
 //   LOGWARD_BENCH_LINES=1000000           catch-up backlog (shared with scan-bench)
 //   LOGWARD_RUN_BENCH_RUNS=2              catch-up runs of each side (best is taken)
 //   LOGWARD_RUN_BENCH_SECONDS=10          writing time per latency rate
 //   LOGWARD_RUN_BENCH_KEYS=1000000        distinct IPs of the memory test
 //   LOGWARD_RUN_BENCH_IDLE=12             idle measuring time, seconds
+//   LOGWARD_RUN_BENCH_BURST_RATE=100000   lines per second of the burst
+//   LOGWARD_RUN_BENCH_BURST_SECONDS=60    length of the burst
+//   LOGWARD_RUN_BENCH_BURST_DRAIN=900     longest wait for the daemon to read everything, seconds
 //   LOGWARD_RUN_BENCH_DEBUG=1             also print every latency sample, in writing order
 
 import { fork, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  cache, cli, cpuSeconds, ctxSwitches, fmtInt, generate, here, pct, r1, r2, root, shared, sleep, syslogStamp, table, verdict, writeConfig,
+  cache, cli, cpuSeconds, ctxSwitches, fmtInt, generate, here, pct, r1, r2, root, rssMB, shared, sleep, syslogStamp, table, verdict, writeConfig,
 } from './lib/util.mjs';
 
 const PARTS = (process.env.LOGWARD_RUN_BENCH ?? 'latency,catchup,memory,idle').split(',');
@@ -45,6 +58,9 @@ const RUNS = Number(process.env.LOGWARD_RUN_BENCH_RUNS ?? 2);
 const SECONDS = Number(process.env.LOGWARD_RUN_BENCH_SECONDS ?? 10);
 const KEYS = Number(process.env.LOGWARD_RUN_BENCH_KEYS ?? 1_000_000);
 const IDLE = Number(process.env.LOGWARD_RUN_BENCH_IDLE ?? 12);
+const BURST_RATE = Number(process.env.LOGWARD_RUN_BENCH_BURST_RATE ?? 100_000);
+const BURST_SECONDS = Number(process.env.LOGWARD_RUN_BENCH_BURST_SECONDS ?? 60);
+const BURST_DRAIN = Number(process.env.LOGWARD_RUN_BENCH_BURST_DRAIN ?? 900);
 const RATES = [100, 1000, 10000];
 const BURST = 5; // ssh_bruteforce threshold (config/rules/ssh.yaml)
 /** Quiet log: probes written line by line (one write() per line, gapMs apart), pauseMs of silence between probes. */
@@ -369,6 +385,114 @@ async function idle() {
   console.log('   CPU from /proc/<pid>/stat utime+stime (10 ms ticks); wakeups = voluntary_ctxt_switches per second.');
 }
 
+// ---------------------------------------------------------------- 5. burst
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET /metrics within timeoutMs: { lag, lines } of the file source, or null (no answer). */
+function scrape(port, file, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/metrics', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        const metric = (name) => {
+          for (const l of body.split('\n')) {
+            if (l.startsWith(`${name}{`) && l.includes(JSON.stringify(file))) return Number(l.slice(l.lastIndexOf(' ') + 1));
+          }
+          return null;
+        };
+        resolve({ lag: metric('logward_source_lag_bytes'), lines: metric('logward_source_lines_total') });
+      });
+    });
+    req.on('timeout', () => { req.destroy(); resolve(null); });
+    req.on('error', () => resolve(null));
+  });
+}
+
+function readChars(pid) {
+  return Number(/rchar:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
+}
+
+async function burst() {
+  const noiseFile = generate('gen-authlog.mjs', `auth-${LINES}.log`, LINES);
+  const dir = tmp('burst');
+  const file = path.join(dir, 'auth.log');
+  fs.writeFileSync(file, '');
+  const port = await freePort();
+  const cfg = writeConfig(dir, { year: new Date().getUTCFullYear(), sources: [{ path: file, start_at: 'beginning' }] });
+  fs.appendFileSync(cfg, `http: { enabled: true, host: 127.0.0.1, port: ${port} }\n`);
+  let ready = false;
+  const d = startDaemon(['--state-dir', path.join(dir, 'state'), '--config', cfg], (line) => {
+    if (line.includes('"msg":"Following source."')) ready = true;
+  });
+  await waitFor(() => ready || d.child.exitCode !== null, 30000, 'the daemon to start');
+  if (!ready) throw new Error(`logward run exited: ${(await d.exited).err}`);
+  await sleep(1000);
+  const pid = d.child.pid;
+  const rchar0 = readChars(pid);
+  const samples = [];
+  let writing = true;
+  let written = null;
+  const t0 = Date.now();
+  const writer = fork(path.join(here, 'lib', 'burst-writer.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.add(writer);
+  const done = new Promise((res) => writer.once('message', res)).then((w) => { writing = false; written = w; return w; });
+  writer.send({ file, rate: BURST_RATE, seconds: BURST_SECONDS, noiseFile });
+  let drainedAt = null;
+  let last = null;
+  while (Date.now() - t0 < (BURST_SECONDS + BURST_DRAIN) * 1000) {
+    const tick = Date.now();
+    const size = fs.statSync(file).size;
+    const lag = Math.max(0, size - (readChars(pid) - rchar0));
+    const { rss } = rssMB(pid);
+    const m = await scrape(port, file, 1000);
+    samples.push({ s: r1((tick - t0) / 1000), writing, size, lag, rssMB: rss, answered: m !== null, metricsLag: m?.lag ?? null, lines: m?.lines ?? null });
+    if (m !== null) last = m;
+    if (!writing && m !== null && m.lag === 0 && m.lines === written.written) {
+      drainedAt = (Date.now() - t0) / 1000;
+      break;
+    }
+    await sleep(Math.max(0, 1000 - (Date.now() - tick)));
+  }
+  await done;
+  const hwm = rssMB(pid).hwm;
+  const exit = await stopDaemon(d);
+  const during = samples.filter((x) => x.writing);
+  const bytesPerLine = written.bytes / written.written;
+  const maxLag = Math.max(...samples.map((x) => x.lag));
+  const res = {
+    rate: BURST_RATE, seconds: BURST_SECONDS, written: written.written, bytes: written.bytes, writerSec: r1(written.wallSec), writerWorstBehindLines: written.worstBehind,
+    peakRssMB: hwm, maxSampledRssMB: Math.max(...samples.map((x) => x.rssMB)),
+    maxLagMB: r1(maxLag / 1048576), maxLagLines: Math.round(maxLag / bytesPerLine), maxLagSeconds: r1(maxLag / (written.bytes / written.wallSec)),
+    scrapesDuringBurst: during.length, scrapesAnsweredDuringBurst: during.filter((x) => x.answered).length,
+    allRead: drainedAt !== null, linesRead: last?.lines ?? null, readAllAfterSec: drainedAt === null ? null : r1(drainedAt - written.wallSec),
+    daemonExit: exit === null ? 'killed' : exit.code, samples,
+  };
+  results.burst = res;
+  table(`5. Burst: ${fmtInt(BURST_RATE)} lines/s for ${BURST_SECONDS} s appended to a followed auth.log (${fmtInt(written.written)} lines, ${r1(written.bytes / 1048576)} MB)`,
+    ['what', 'value'], [
+      ['writer: lines written / its own worst lag (lines)', `${fmtInt(written.written)} in ${r1(written.wallSec)} s / ${fmtInt(written.worstBehind)}`],
+      ['daemon peak RSS (VmHWM) / highest 1 s sample', `${hwm} MB / ${res.maxSampledRssMB} MB`],
+      ['largest read lag', `${res.maxLagMB} MB = ${fmtInt(res.maxLagLines)} lines = ${res.maxLagSeconds} s of writing`],
+      ['/metrics answered within 1 s during the burst', `${res.scrapesAnsweredDuringBurst} of ${res.scrapesDuringBurst}`],
+      ['every line read', res.allRead ? `yes, ${res.readAllAfterSec} s after the writer stopped (${fmtInt(res.linesRead)} lines)` : `no: ${fmtInt(res.linesRead ?? 0)} of ${fmtInt(written.written)} after ${BURST_DRAIN} s`],
+      ['daemon exit on SIGTERM', String(res.daemonExit)],
+    ]);
+  const every = Math.max(1, Math.round(samples.length / 12));
+  console.log(`   samples (s: RSS MB, lag MB${samples.some((x) => !x.answered) ? ', * = /metrics did not answer' : ''}): ${samples.filter((_, i) => i % every === 0).map((x) => `${x.s}: ${x.rssMB}, ${r1(x.lag / 1048576)}${x.answered ? '' : '*'}`).join('; ')}`);
+  console.log('   lag = bytes written - bytes the daemon process has read (/proc/<pid>/io rchar, includes a little other reading).');
+}
+
 // ----------------------------------------------------------------
 // The machine may be shared: the load average next to each part tells how quiet it was.
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -385,6 +509,7 @@ await part('latency', latency);
 await part('catchup', catchup);
 await part('memory', memory);
 await part('idle', idle);
+await part('burst', burst);
 results.totalSeconds = Math.round((Date.now() - t0) / 1000);
 fs.mkdirSync(cache, { recursive: true });
 const jsonFile = path.join(cache, 'run-bench.json');
