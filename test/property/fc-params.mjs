@@ -14,7 +14,8 @@ if (runsOverride !== null && !(Number.isInteger(runsOverride) && runsOverride > 
 
 /** Parameters for fc.assert: the shared seed, and FC_RUNS or the property's own default. */
 export function params(defaultRuns) {
-  return { seed, numRuns: runsOverride ?? defaultRuns };
+  // includeErrorInReport: the failed assertion's message, not only the counterexample.
+  return { seed, numRuns: runsOverride ?? defaultRuns, includeErrorInReport: true };
 }
 
 export { fc };

@@ -239,3 +239,8 @@ test('the syslog probe leaves a Solaris tag after a host without program to the 
   assert.ok(probeSyslog(line, ctx, { time: 0, program: null }) < 0);
   assert.equal(PARSERS.syslog(line, ctx).message, 'Failed password for root from 192.0.2.1');
 });
+
+test('a CLF line ending two digits after the request has no status, not NaN', () => {
+  const r = PARSERS.clf('1.2.3.4 - - [14/Oct/2025:08:00:00 +0000] "GET / HTTP/1.1" 20', new ParseContext({ timeZone: 'UTC', year: null, refMs: 0 }));
+  assert.equal(r.status, null);
+});

@@ -55,6 +55,7 @@ function statusOf(message: string): number | null {
   if (message.charCodeAt(i + 1) !== 32) return null;
   const a = d2(message, i + 2);
   const b = message.charCodeAt(i + 4) - 48;
-  if (a < 0 || b < 0 || b > 9) return null;
+  // !(b >= 0): a line ending after two digits gives NaN here, which no comparison rejects.
+  if (a < 0 || !(b >= 0 && b <= 9)) return null;
   return a * 10 + b;
 }
