@@ -514,6 +514,23 @@ describe('permissions lost while running: logward run as an unprivileged user', 
     await restartKeepsCheckpoint(dir, d, 'app.log', 5, 7, startAsNobody);
   });
 
+  test('reads a start_at: end file it could not open at start from where its lines ended then', async () => {
+    const dir = dirWith(['other.log', (dd) => `  - { path: "${logs(dd, 'app.log')}", start_at: end }`]);
+    const file = logs(dir, 'app.log');
+    fs.writeFileSync(file, attacks(0, 3), { mode: 0o600 }); // history: skipped by start_at: end
+    write(dir, 'other.log', 100, 101);
+    const d = startAsNobody(dir);
+    await waitFor(() => /A source cannot be opened/.test(d.output), 'the refusal');
+    write(dir, 'app.log', 3, 5); // written after logward started: not to be lost
+    await sleep(600);
+    fs.chmodSync(file, 0o644);
+    await waitFor(() => seen(dir).length === 3, 'the lines written after the start');
+    await sleep(400);
+    assert.deepEqual(sorted(seen(dir)), [3, 4, 100]);
+    assert.equal(count(d.output, /A source cannot be opened/), 1, d.output);
+    await restartKeepsCheckpoint(dir, d, 'app.log', 5, 7, startAsNobody);
+  });
+
   test('reads a file rotated into one it may not open once it may, from its beginning', async () => {
     const dir = dirWith(['app.log', 'other.log']);
     const file = logs(dir, 'app.log');
