@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { CompiledRule, DetectionLimits } from './rules.js';
 import type { DetectionEvent, Incident } from './types.js';
-import { EventRing, Ipv4Index, NONE, SlotStore, ipv4Number, ipv4String } from './window-store.js';
+import { EventRing, Ipv4Index, NONE, SlotStore, ipv4Number, ipv4String, kthSmallest } from './window-store.js';
 
 interface OpenIncident {
   id: string;
@@ -234,8 +234,7 @@ export class RuleWindow {
     this.eachKey((s) => {
       times[i++] = this.newest(s);
     });
-    times.sort();
-    return times[times.length - n]!;
+    return kthSmallest(times, times.length - n);
   }
 
   /** Restores exportState() output (of this rule, from an earlier run). Keys over the cap are dropped. */
@@ -277,8 +276,7 @@ export class RuleWindow {
     this.eachKey((s) => {
       times[i++] = this.newest(s);
     });
-    times.sort();
-    const cut = times[Math.max(0, Math.floor(n / 8) - 1)]!;
+    const cut = kthSmallest(times, Math.max(0, Math.floor(n / 8) - 1));
     const want = Math.max(1, Math.floor(n / 8));
     // Strictly older keys first, then ties at the cut: syslog stamps have whole seconds,
     // so hundreds of keys share the cut's time, and taking them in table order let an

@@ -10,6 +10,8 @@ import { tempDir } from '../helpers/cli.mjs';
 import { loadConfig } from '../../dist/config/load.js';
 import { selectRuleSet } from '../../dist/commands/select.js';
 import { Detector } from '../../dist/core/detector.js';
+import { kthSmallest } from '../../dist/core/window-store.js';
+import { prng } from '../helpers/prng.mjs';
 
 const CAP = 2000;
 const FLOOD = 50_000;
@@ -94,5 +96,18 @@ describe('limits.max_keys_per_rule', () => {
     assert.ok(window.exportState(CAP).some((k) => k.key === keeper), 'the recently hit key was evicted');
     assert.equal(opened.length, 1, 'the keeper kept its window and reached the threshold');
     assert.equal(opened[0].key, keeper);
+  });
+});
+
+describe('the cut among key times (kthSmallest)', () => {
+  test('equals the sorted array at k, with ties, runs and reversed runs', () => {
+    const rnd = prng(42);
+    for (let trial = 0; trial < 400; trial++) {
+      const n = 1 + Math.floor(rnd() * 300);
+      const a = new Float64Array(n);
+      for (let i = 0; i < n; i++) a[i] = [Math.floor(rnd() * 4), i, n - i, rnd()][trial % 4];
+      const k = Math.floor(rnd() * n);
+      assert.equal(kthSmallest(Float64Array.from(a), k), Float64Array.from(a).sort()[k]);
+    }
   });
 });
