@@ -208,8 +208,7 @@ export class RuleWindow {
     // are kept, and sample texts are short; an attack straddling a restart is recent.
     const max = Math.min(this.limits.maxSampleChars, PERSIST_TEXT_CHARS);
     const cut = this.size > maxKeys ? this.newestCut(maxKeys) : -Infinity;
-    this.eachKey((s, ip, str) => {
-      if (out.length >= maxKeys || this.newest(s) < cut) return;
+    const take = (s: number, ip: number, str: string | null): void => {
       const ii = this.slots.inc(s);
       const inc = ii === NONE ? null : this.incidents[ii]!;
       out.push({
@@ -223,7 +222,17 @@ export class RuleWindow {
           ips: [...inc.ips], users: [...inc.users], hosts: [...inc.hosts], truncated: inc.truncated, samples: inc.samples.slice(),
         },
       });
+    };
+    // Newer than the cut first, then ties at it up to maxKeys, as for evictions: taken in
+    // table order, ties could crowd out newer keys.
+    this.eachKey((s, ip, str) => {
+      if (this.newest(s) > cut) take(s, ip, str);
     });
+    if (cut !== -Infinity) {
+      this.eachKey((s, ip, str) => {
+        if (out.length < maxKeys && this.newest(s) === cut) take(s, ip, str);
+      });
+    }
     return out;
   }
 

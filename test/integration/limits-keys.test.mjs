@@ -73,6 +73,11 @@ describe('limits.max_keys_per_rule', () => {
     const held = new Set(window.exportState(CAP).map((k) => k.key));
     for (let i = FLOOD - Math.floor(CAP * 0.8); i < FLOOD; i++) assert.ok(held.has(ipOf(i)), `recent ${ipOf(i)} was evicted`);
     for (let i = 0; i < 100; i++) assert.ok(!held.has(ipOf(i)), `stale ${ipOf(i)} is still held`);
+    // A checkpoint keeps the most recent keys, also when hundreds share the cut's second.
+    const saved = window.exportState(500).map((k) => k.key);
+    assert.equal(saved.length, 500);
+    const savedSet = new Set(saved);
+    for (let i = FLOOD - 300; i < FLOOD; i++) assert.ok(savedSet.has(ipOf(i)), `checkpoint lost recent ${ipOf(i)}`);
 
     // A fresh attacker after the flood is detected at the threshold (5).
     const attacker = '203.0.113.200';
