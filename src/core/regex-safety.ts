@@ -879,6 +879,9 @@ function scc(count: number, succ: readonly (readonly number[])[]): Int32Array {
  * different paths read the same text from p back to p.
  */
 function exponential(members: readonly number[], succ: readonly (readonly number[])[], sets: readonly Ranges[], a: Automaton): [number, number, number] | null {
+  // One state with a self-loop (\S+, .*): one path per text, unless two constructs made
+  // that loop (see Automaton.doubled, checked before).
+  if (members.length === 1) return null;
   const inC = new Set(members);
   const idx = new Map(members.map((m, i) => [m, i]));
   const k = members.length;
