@@ -12,18 +12,9 @@
 // The rest are lines of a generated auth.log restamped with the current time.
 
 import fs from 'node:fs';
+import { prng } from '../../test/helpers/prng.mjs';
 
-/** mulberry32: small, seeded, the same sequence for the same seed. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const p2 = (n) => (n < 10 ? `0${n}` : String(n));
