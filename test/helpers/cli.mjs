@@ -33,3 +33,14 @@ export function runCli(args, { cwd = ROOT, input, env = {} } = {}) {
 export function tempDir(prefix = 'logward-test-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+/** Every file below dir (recursively), as paths. */
+export function allFiles(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...allFiles(p));
+    else out.push(p);
+  }
+  return out;
+}

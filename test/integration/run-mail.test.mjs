@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { attackLine, daemonDir, killAll, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
-import { runCli } from '../helpers/cli.mjs';
+import { allFiles, runCli } from '../helpers/cli.mjs';
 import { startSmtpServer } from '../helpers/smtp.mjs';
 
 after(killAll);
@@ -43,16 +43,6 @@ function startWithEnv(dir, env, args = []) {
   } finally {
     for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
   }
-}
-
-function allFiles(dir) {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
 }
 
 describe('logward run delivers alerts', () => {

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
-import { ROOT, runCli, tempDir } from '../helpers/cli.mjs';
+import { ROOT, allFiles, runCli, tempDir } from '../helpers/cli.mjs';
 
 // Characters that must never reach a person's screen raw: C0 but tab and newline, DEL,
 // C1 (NEL, CSI ...), line/paragraph separators, and the bidi embeddings, overrides and
@@ -73,16 +73,8 @@ function formulaLike(cell) {
   return /^[\t\r]/.test(cell) || /^\s*[=+\-@]/.test(cell);
 }
 
-function allFiles(dir) {
-  const out = [];
-  if (!fs.existsSync(dir)) return out;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
-}
+/** The files below dir, none when it was never created. */
+const filesIn = (dir) => (fs.existsSync(dir) ? allFiles(dir) : []);
 
 function assertNoRawControl(text, where) {
   const m = RAW_CONTROL.exec(text);
@@ -253,7 +245,7 @@ describe('hostile log text through scan', () => {
   });
 
   test('writes a JSON report that parses and keeps the text exactly', () => {
-    const [json] = allFiles(path.join(s.dir, 'reports')).filter((f) => f.endsWith('.json'));
+    const [json] = filesIn(path.join(s.dir, 'reports')).filter((f) => f.endsWith('.json'));
     const text = fs.readFileSync(json, 'utf8');
     assert.equal(RAW_IN_JSON.exec(text), null, 'no raw separator, C1 or bidi character in the report');
     const doc = JSON.parse(text);
@@ -261,7 +253,7 @@ describe('hostile log text through scan', () => {
   });
 
   test('neutralises every CSV cell that a spreadsheet would run as a formula and escapes control characters', async () => {
-    const csvs = allFiles(path.join(s.dir, 'reports')).filter((f) => f.endsWith('.csv'));
+    const csvs = filesIn(path.join(s.dir, 'reports')).filter((f) => f.endsWith('.csv'));
     assert.equal(csvs.length, 2);
     for (const f of csvs) {
       const rows = await checkCsvFile(f);
@@ -274,14 +266,14 @@ describe('hostile log text through scan', () => {
   });
 
   test('escapes every log-derived text in the HTML report', () => {
-    const [html] = allFiles(path.join(s.dir, 'reports')).filter((f) => f.endsWith('.html'));
+    const [html] = filesIn(path.join(s.dir, 'reports')).filter((f) => f.endsWith('.html'));
     const text = fs.readFileSync(html, 'utf8');
     assertHtmlEscaped(text, 'report.html');
     assert.match(text, /&#60;script&#62;alert\(1\)&#60;\/script&#62;/);
   });
 
   test('mails a summary whose headers, text, HTML and attachment carry no raw hostile text', async () => {
-    const emls = allFiles(path.join(s.dir, 'reports', 'outbox')).filter((f) => f.endsWith('.eml'));
+    const emls = filesIn(path.join(s.dir, 'reports', 'outbox')).filter((f) => f.endsWith('.eml'));
     assert.equal(emls.length, 1, r.stdout + r.stderr);
     const mail = await checkEml(emls[0]);
     assert.match(mail.text, /web_auth_failures/);
@@ -337,7 +329,7 @@ describe('hostile log text through run, its alerts and the digest', () => {
   });
 
   test('writes reports that parse, neutralise formulas and escape HTML', async () => {
-    const files = allFiles(path.join(s.dir, 'reports')).filter((f) => /report_/.test(f));
+    const files = filesIn(path.join(s.dir, 'reports')).filter((f) => /report_/.test(f));
     assert.ok(files.some((f) => f.endsWith('.json')) && files.some((f) => f.endsWith('.html')), files.join('\n'));
     for (const f of files) {
       const text = fs.readFileSync(f, 'utf8');
@@ -348,7 +340,7 @@ describe('hostile log text through run, its alerts and the digest', () => {
   });
 
   test('mails alerts whose headers, text and HTML carry no raw hostile text', async () => {
-    const emls = allFiles(path.join(s.dir, 'reports', 'outbox')).filter((f) => f.endsWith('.eml'));
+    const emls = filesIn(path.join(s.dir, 'reports', 'outbox')).filter((f) => f.endsWith('.eml'));
     assert.ok(emls.length >= 2, `alert mails: ${emls.length}`);
     for (const f of emls) await checkEml(f);
   });
@@ -369,10 +361,10 @@ describe('hostile log text through run, its alerts and the digest', () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /web_auth_failures/);
     assertNoRawControl(dry.stdout, 'digest --dry-run');
-    const before = new Set(allFiles(path.join(s.dir, 'reports', 'outbox')));
+    const before = new Set(filesIn(path.join(s.dir, 'reports', 'outbox')));
     const sent = await runCli(['digest', '--config', s.cfg, '--hours', '48', '--send'], { cwd: s.dir, env: NO_SMTP });
     assert.equal(sent.code, 0, sent.stderr);
-    const emls = allFiles(path.join(s.dir, 'reports', 'outbox')).filter((f) => f.endsWith('.eml') && !before.has(f));
+    const emls = filesIn(path.join(s.dir, 'reports', 'outbox')).filter((f) => f.endsWith('.eml') && !before.has(f));
     assert.equal(emls.length, 1);
     await checkEml(emls[0]);
   });

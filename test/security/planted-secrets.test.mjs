@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { ROOT, runCli, tempDir } from '../helpers/cli.mjs';
+import { ROOT, allFiles, runCli, tempDir } from '../helpers/cli.mjs';
 import { startSmtpServer } from '../helpers/smtp.mjs';
 
 const tag = `${process.pid}x${Date.now().toString(36)}`;
@@ -40,16 +40,6 @@ const FORMS = Object.entries(SECRETS).flatMap(([name, value]) => forms(name, val
 
 function assertClean(text, where) {
   for (const { name, f } of FORMS) assert.ok(!text.includes(f), `${name} (${f.slice(0, 12)}...) found in ${where}`);
-}
-
-function allFiles(dir) {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
 }
 
 async function closedPort() {
