@@ -562,7 +562,7 @@ export class Daemon {
       case 'rotated': this.log.info({ file: e.file, drainedLines: e.drained }, 'A source was rotated; the old file was read to its end.'); break;
       case 'gone': this.log.warn({ file: e.file, drainedLines: e.drained }, 'A source was deleted or replaced; what was written to it was read to its end.'); break;
       case 'truncated': this.log.warn({ file: e.file, offset: e.offset }, 'A source was truncated (copytruncate); reading starts again at its beginning.'); break;
-      case 'recovered': this.log.info({ file: e.file, from: e.from, lines: e.lines }, 'A source was rotated while logward was stopped; the unread end of the old file was read first.'); break;
+      case 'recovered': this.log.info({ file: e.file, from: e.from, lines: e.lines }, 'A source was rotated before logward read it to its end; the unread end was read from the rotated file first.'); break;
       case 'opened': this.log.debug({ file: e.file, from: e.from }, 'Following a source.'); break;
     }
   }

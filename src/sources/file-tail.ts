@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LineSplitter } from '../core/split.js';
-import { fingerprintOf, sameFile, type Fingerprint } from './fingerprint.js';
+import { HEAD_BYTES, fingerprintOf, hashHead, sameFile, type Fingerprint } from './fingerprint.js';
 
 /** Where reading stands in one file: what a checkpoint records. */
 export interface TailPosition {
@@ -137,14 +137,18 @@ export class FileTail {
         st = null;
       }
       if (st !== null && st.dev === c.fp.dev && st.ino === c.fp.ino) {
-        const size = fs.fstatSync(c.fd).size;
-        if (size < c.offset + c.splitter.pending) {
+        const fst = fs.fstatSync(c.fd);
+        // copytruncate: the file shrank, or was emptied and written past the old offset
+        // before this poll (its first bytes are no longer the ones it started with).
+        if (fst.size < c.offset + c.splitter.pending || !sameFile(c.fp, c.fd, fst)) {
           this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset: c.offset });
+          // What the writer appended after our last read survives only in the copy.
+          delivered += this.drainCopy(c);
           c.offset = 0;
           c.splitter = new LineSplitter(this.opts.maxLineBytes);
           c.fp = fingerprintOf(c.fd, fs.fstatSync(c.fd));
         }
-        return this.drain(c, false);
+        return delivered + this.drain(c, false);
       }
       // Renamed away, deleted or replaced: whatever the writer appended before that is
       // still in the old file, which the open descriptor keeps alive; read it to its end
@@ -184,15 +188,17 @@ export class FileTail {
         this.started = true;
         let offset = saved.offset;
         let line = saved.line;
+        let delivered = 0;
         if (r.st.size < offset) {
           this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset });
+          delivered += this.drainCopy({ fd: r.fd, fp: saved.fingerprint, name: this.path, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) });
           offset = 0;
           line = 0;
         }
         this.cur = { fd: r.fd, fp: saved.fingerprint, name: this.path, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) };
         this.cleared();
         this.opts.onEvent?.({ kind: 'opened', file: this.path, from: 'checkpoint' });
-        return this.drain(this.cur, false);
+        return delivered + this.drain(this.cur, false);
       }
       fs.closeSync(r.fd);
     } else if (r.problem.kind !== 'missing') {
@@ -203,7 +209,7 @@ export class FileTail {
     let delivered = 0;
     // Rotated while we were stopped: the old file lives on under another name
     // (auth.log.1); read its unread tail before the new file.
-    const old = this.findRotated(saved);
+    const old = this.findRotated(saved) ?? this.findCopy(saved.fingerprint, saved.offset);
     if (old !== null) {
       const fd = fs.openSync(old, OPEN_FLAGS);
       const of: OpenFile = { fd, fp: saved.fingerprint, name: old, offset: saved.offset, line: saved.line, splitter: new LineSplitter(this.opts.maxLineBytes) };
@@ -407,6 +413,54 @@ export class FileTail {
     return null;
   }
 
+  /**
+   * Reads the unread end of a copytruncated file from its copy (auth.log.1: another inode
+   * that starts with the same bytes and is at least as long as what was read).
+   */
+  private drainCopy(c: OpenFile): number {
+    const copy = this.findCopy(c.fp, c.offset);
+    if (copy === null) return 0;
+    let fd: number;
+    try {
+      fd = fs.openSync(copy, OPEN_FLAGS);
+    } catch {
+      return 0;
+    }
+    const of: OpenFile = { fd, fp: c.fp, name: copy, offset: c.offset, line: c.line, splitter: c.splitter };
+    let delivered = 0;
+    try {
+      if (fs.fstatSync(fd).isFile()) delivered = this.drain(of, true);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: copy, lines: of.line - c.line });
+    c.line = of.line;
+    return delivered;
+  }
+
+  /** A copytruncate copy: another inode, the checkpoint's first bytes, at least `offset` long. */
+  private findCopy(fp: Fingerprint, offset: number): string | null {
+    if (fp.headLen === 0) return null;
+    const { dir, base, names } = this.siblings();
+    for (const n of names.sort()) {
+      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
+      const p = path.join(dir, n);
+      try {
+        const st = fs.statSync(p);
+        if (!st.isFile() || (st.ino === fp.ino && st.dev === fp.dev) || st.size < offset || this.outside(p) !== null) continue;
+        const fd = fs.openSync(p, OPEN_FLAGS);
+        try {
+          if (hashHead(fd, fp.headLen) === fp.head) return p;
+        } finally {
+          fs.closeSync(fd);
+        }
+      } catch {
+        // unreadable sibling: not ours to follow
+      }
+    }
+    return null;
+  }
+
   /** Reads from the file's offset to its end; final: a last line without newline is a line. */
   private drain(f: OpenFile, final: boolean): number {
     let pos = f.offset + f.splitter.pending;
@@ -431,6 +485,7 @@ export class FileTail {
       const n = fs.readSync(f.fd, this.buf, 0, READ_SIZE, pos);
       if (n === 0) break;
       pos += n;
+      if (f.fp.headLen < HEAD_BYTES && pos > f.fp.headLen) f.fp = fingerprintOf(f.fd, fs.fstatSync(f.fd));
       const cutBefore = f.splitter.stats.cut;
       f.splitter.push(this.buf.subarray(0, n), onLine);
       this.cutLines += f.splitter.stats.cut - cutBefore;

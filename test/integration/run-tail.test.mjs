@@ -44,6 +44,69 @@ describe('logward run follows files', () => {
     assert.match(d.output, /truncated \(copytruncate\)/);
   });
 
+  test('reads the lines a copytruncate left unread from the copy, then the emptied file', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 6);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 6, '6 events');
+    d.kill('SIGSTOP'); // frozen: lines 6-9 are written and copied away before any read
+    try {
+      write(dir, 'app.log', 6, 9);
+      fs.copyFileSync(path.join(dir, 'logs', 'app.log'), path.join(dir, 'logs', 'app.log.1'));
+      fs.truncateSync(path.join(dir, 'logs', 'app.log'), 0);
+      write(dir, 'app.log', 9, 11);
+    } finally {
+      d.kill('SIGCONT');
+    }
+    await waitFor(() => seen(dir).length >= 11, '11 events');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+    assert.deepEqual(seen(dir), range(0, 11));
+    assert.match(d.output, /read from the rotated file first/);
+  });
+
+  test('notices a copytruncate even when the emptied file has grown past the old position', async () => {
+    const dir = daemonDir();
+    write(dir, 'app.log', 0, 3);
+    const d = startDaemon(dir);
+    await waitFor(() => seen(dir).length === 3, '3 events');
+    d.kill('SIGSTOP');
+    try {
+      fs.copyFileSync(path.join(dir, 'logs', 'app.log'), path.join(dir, 'logs', 'app.log.1'));
+      fs.truncateSync(path.join(dir, 'logs', 'app.log'), 0);
+      write(dir, 'app.log', 3, 12); // more bytes than were read before the truncation
+    } finally {
+      d.kill('SIGCONT');
+    }
+    await waitFor(() => seen(dir).length >= 12, '12 events');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+    assert.deepEqual(seen(dir), range(0, 12));
+    assert.match(d.output, /truncated \(copytruncate\)/);
+  });
+
+  test('resumes right after a copytruncate made while it was stopped, for a file that was empty when first opened', async () => {
+    const dir = daemonDir();
+    const file = path.join(dir, 'logs', 'app.log');
+    fs.writeFileSync(file, ''); // its identity is first taken from no bytes at all
+    const d1 = startDaemon(dir);
+    await new Promise((r) => setTimeout(r, 400));
+    write(dir, 'app.log', 0, 5);
+    await waitFor(() => seen(dir).length === 5, '5 events');
+    await new Promise((r) => setTimeout(r, 300)); // a checkpoint after the last read
+    d1.kill('SIGKILL');
+    await d1.exited;
+    write(dir, 'app.log', 5, 8); // unread when logward stopped
+    fs.copyFileSync(file, path.join(dir, 'logs', 'app.log.1'));
+    fs.truncateSync(file, 0);
+    write(dir, 'app.log', 8, 30); // the new content is longer than the old position
+    const d2 = startDaemon(dir);
+    await waitFor(() => seen(dir).length >= 30, '30 events');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await stopDaemon(d2)).code, 0, d2.output);
+    assert.deepEqual(seen(dir), range(0, 30));
+  });
+
   test('follows a file deleted and created again', async () => {
     const dir = daemonDir();
     write(dir, 'app.log', 0, 3);
@@ -170,7 +233,7 @@ describe('logward run restarts', () => {
     await waitFor(() => seen(dir).length >= 10, '10 events');
     await stopDaemon(d);
     assert.deepEqual(seen(dir), range(0, 10));
-    assert.match(d.output, /rotated while logward was stopped/);
+    assert.match(d.output, /rotated before logward read it to its end/);
   });
 });
 
