@@ -65,6 +65,12 @@ the old one keeps running).
 const TRAIL_MS = 15;
 /** chokidar drops a file's change events for this long after one it emitted (plus slack). */
 const WATCH_THROTTLE_MS = 60;
+/**
+ * Bytes read from one file per turn of the event loop (about 0.1 s of detection here): a
+ * backlog of gigabytes is read in slices, so checkpoints, /metrics and SIGTERM are served
+ * while it is caught up.
+ */
+const READ_BUDGET = 1024 * 1024;
 
 /** Names of rotated files: never followed as sources of their own (they are drained by fingerprint). */
 const ROTATED = /(?:\.\d+|[-.]\d{8}(?:\d{2})?|\.(?:gz|xz|bz2|zst|lz4|old))$/;
@@ -129,8 +135,13 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   d.start();
   await d.startHttp();
   if (v.once === true) {
-    await d.journalsFinished();
-    await d.stop('once');
+    const read = (async (): Promise<string> => {
+      await d.journalsFinished();
+      await d.filesCaughtUp();
+      return 'once';
+    })();
+    // A backlog is read in slices: SIGTERM between two of them stops as it would a daemon.
+    await d.stop(await Promise.race([read, stopped]));
     return 0;
   }
   const reason = await stopped;
@@ -162,6 +173,10 @@ export class Daemon {
   private readonly followed = new Map<string, Followed>();
   private readonly trailing = new Map<Followed, NodeJS.Timeout>();
   private readonly lastChange = new Map<Followed, number>();
+  /** Files read up to the budget with more to read: read on at the next turn. */
+  private readonly catching = new Set<Followed>();
+  private caughtUpWaiters: (() => void)[] = [];
+  private caughtUpLogged = false;
   /** The last read error of each failing source (logged once until a read succeeds). */
   private readonly failing = new Map<Followed, string>();
   /** Files of directory sources skipped (links leading outside, FIFOs), warned about once. */
@@ -236,10 +251,7 @@ export class Daemon {
     this.reportSources();
     this.save();
     if (this.stopping) return;
-    if (!this.once) {
-      const lines = [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0);
-      this.log.info({ lines, alerts: this.alertsFired }, 'Caught up with the files; following new lines (Ctrl-C or SIGTERM stops logward cleanly).');
-    }
+    this.settleCatchUp();
     const dirs = this.specs.map((s) => (s.kind === 'file' ? path.dirname(s.path) : s.path));
     for (const s of this.specs) {
       // A configured file that is a link is written where the link leads: watch there too.
@@ -275,6 +287,7 @@ export class Daemon {
   async stop(reason: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.settleCatchUp();
     for (const t of this.timers) clearInterval(t);
     for (const t of this.trailing.values()) clearTimeout(t);
     this.trailing.clear();
@@ -437,6 +450,32 @@ export class Daemon {
     for (const j of this.journals.values()) await j.tail.finished();
   }
 
+  /** Resolves when every file has been read to its end (--once), or logward stops. */
+  filesCaughtUp(): Promise<void> {
+    if (this.catching.size === 0 || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  }
+
+  /** Reads the next slice of a file that stopped at the read budget, after what is queued. */
+  private catchUp(f: Followed): void {
+    if (this.catching.has(f)) return;
+    this.catching.add(f);
+    setImmediate(() => {
+      this.catching.delete(f);
+      if (!this.stopping && this.followed.get(f.tail.path) === f) this.pollOne(f);
+      this.settleCatchUp();
+    });
+  }
+
+  private settleCatchUp(): void {
+    if (this.catching.size > 0 && !this.stopping) return;
+    for (const w of this.caughtUpWaiters.splice(0)) w();
+    if (this.caughtUpLogged || this.once || this.stopping) return;
+    this.caughtUpLogged = true;
+    const lines = [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0);
+    this.log.info({ lines, alerts: this.alertsFired }, 'Caught up with the files; following new lines (Ctrl-C or SIGTERM stops logward cleanly).');
+  }
+
   private onJournalBatch(j: FollowedJournal, b: JournalBatch): void {
     for (const line of b.lines) j.src.line(line);
     j.src.stats.unparsed += b.malformed;
@@ -533,6 +572,7 @@ export class Daemon {
     const src = this.detector.source({ label: file, format: spec.format, time: { timeZone: this.config.input.timeZone, year: this.config.input.year, refMs: this.opts.clock.now() } });
     const tail = new FileTail(file, {
       maxLineBytes: this.config.input.maxLineBytes,
+      readBudget: READ_BUDGET,
       startAt,
       saved: this.state.files[file] ?? null,
       // A configured file is followed wherever its link leads (as /var/log setups use).
@@ -618,6 +658,7 @@ export class Daemon {
     try {
       const n = f.tail.poll();
       this.failing.delete(f);
+      if (f.tail.behind && !this.stopping) this.catchUp(f);
       return n;
     } catch (err) {
       // Once per source and error, not at every re-check while it lasts.

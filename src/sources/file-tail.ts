@@ -63,6 +63,12 @@ export interface FileTailOptions {
    * pointing elsewhere is not followed. null follows every link (a configured file path).
    */
   confine?: string | null;
+  /**
+   * Bytes one poll reads from the current file before it returns with `behind` set, so a
+   * big backlog is read in slices and checkpoints, signals and HTTP are served between
+   * them. Rotated files are still read to their end in one go. Default: no limit.
+   */
+  readBudget?: number;
   onBatch: (batch: TailBatch) => void;
   onEvent?: (e: TailEvent) => void;
 }
@@ -106,6 +112,7 @@ export class FileTail {
   private nextFrom: 'beginning' | 'end' | { dev: number; ino: number; size: number };
   /** The position in the last file read, kept after it was deleted (what the checkpoint holds). */
   private last: TailPosition | null = null;
+  private stoppedAtBudget = false;
   cutLines = 0;
 
   constructor(filePath: string, private readonly opts: FileTailOptions) {
@@ -120,8 +127,14 @@ export class FileTail {
     return { path: this.path, fingerprint: c.fp, offset: c.offset, line: c.line };
   }
 
-  /** Reads everything available now; returns the number of lines delivered. */
+  /** Did the last poll stop at the read budget with more to read? Poll again soon. */
+  get behind(): boolean {
+    return this.stoppedAtBudget;
+  }
+
+  /** Reads what is available now, up to the read budget; returns the number of lines delivered. */
   poll(): number {
+    this.stoppedAtBudget = false;
     if (!this.started) return this.start();
     let delivered = 0;
     const c = this.cur;
@@ -481,10 +494,17 @@ export class FileTail {
       batch.push(l);
       f.line++;
     };
+    const budget = final ? Infinity : this.opts.readBudget ?? Infinity;
+    let read = 0;
     for (;;) {
+      if (read >= budget) {
+        this.stoppedAtBudget = true;
+        break;
+      }
       const n = fs.readSync(f.fd, this.buf, 0, READ_SIZE, pos);
       if (n === 0) break;
       pos += n;
+      read += n;
       if (f.fp.headLen < HEAD_BYTES && pos > f.fp.headLen) f.fp = fingerprintOf(f.fd, fs.fstatSync(f.fd));
       const cutBefore = f.splitter.stats.cut;
       f.splitter.push(this.buf.subarray(0, n), onLine);

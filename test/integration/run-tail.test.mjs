@@ -220,6 +220,35 @@ describe('logward run restarts', () => {
     assert.ok(fs.statSync(file).size > 0);
   });
 
+  test('stops promptly on SIGTERM in the middle of a big backlog and goes on from there', async () => {
+    const dir = daemonDir();
+    const file = path.join(dir, 'logs', 'app.log');
+    const noise = 'Oct 14 12:00:00 host1 CRON[4242]: pam_unix(cron:session): session closed for user root\n'.repeat(99);
+    const out = fs.openSync(file, 'w');
+    for (let n = 0; n < 4000; n++) fs.writeSync(out, attackLine(n) + noise); // 400,000 lines, about 35 MB
+    fs.closeSync(out);
+    const size = fs.statSync(file).size;
+    const stateFile = path.join(dir, 'state', 'logward-state.json');
+    const saved = () => {
+      try {
+        return JSON.parse(fs.readFileSync(stateFile, 'utf8')).files[file]?.offset ?? 0;
+      } catch {
+        return 0;
+      }
+    };
+    const d1 = startDaemon(dir);
+    // Read in slices, so a checkpoint is written long before the end of the file.
+    await waitFor(() => saved() > 0, 'a first checkpoint');
+    d1.kill('SIGTERM');
+    assert.equal((await d1.exited).code, 0, d1.output);
+    const stoppedAt = saved();
+    assert.ok(stoppedAt > 0 && stoppedAt < size, `stopped at ${stoppedAt} of ${size} bytes`);
+    const d2 = startDaemon(dir, ['--once']);
+    assert.equal((await d2.exited).code, 0, d2.output);
+    assert.equal(saved(), size);
+    assert.deepEqual(seen(dir), range(0, 4000));
+  });
+
   test('reads the unread end of a file rotated while it was stopped, before the new file', async () => {
     const dir = daemonDir();
     write(dir, 'app.log', 0, 4);
