@@ -204,6 +204,8 @@ export class Daemon {
   private dirty = false;
   /** Wall-clock ms of the last successful (or unneeded) save, for /healthz. */
   private lastSaveOk = Date.now();
+  /** Why the last save failed (null: it worked); logged once per cause. */
+  private saveFailing: string | null = null;
   private stopping = false;
   private lastFlush: number;
   private alertsFired = 0;
@@ -306,7 +308,8 @@ export class Daemon {
     await this.outbox.flush();
     await this.outbox.stop();
     await this.opts.enricher?.close();
-    this.log.info({ reason, alerts: this.alertsFired }, 'logward stopped; positions saved.');
+    if (this.saveFailing === null) this.log.info({ reason, alerts: this.alertsFired }, 'logward stopped; positions saved.');
+    else this.log.error({ reason, alerts: this.alertsFired, file: this.store.file, err: this.saveFailing }, 'logward stopped, but the last positions could not be saved; the next start goes on from the previous checkpoint.');
   }
 
   /** SIGHUP: a valid new configuration replaces the old one; an invalid one is refused. */
@@ -727,8 +730,13 @@ export class Daemon {
       this.store.save(this.state);
       this.dirty = false;
       this.lastSaveOk = Date.now();
+      if (this.saveFailing !== null) this.log.info({ file: this.store.file }, 'Saving the reading positions works again.');
+      this.saveFailing = null;
     } catch (err) {
-      this.log.error({ file: this.store.file, err: describeSystemError(err) }, 'Saving the reading positions failed; the previous ones stay and are retried.');
+      // Once per cause, not at every checkpoint while the disk stays full.
+      const what = describeSystemError(err);
+      if (this.saveFailing !== what) this.log.error({ file: this.store.file, err: what }, 'Saving the reading positions failed; the previous ones stay and saving is retried at every checkpoint (logged again only when it works or fails differently).');
+      this.saveFailing = what;
     }
   }
 

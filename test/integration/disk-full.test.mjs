@@ -94,10 +94,14 @@ describe('disk full while writing state and reports', { skip: isRoot ? false : '
     assert.equal(fs.readFileSync(stateFile, 'utf8'), before);
     assert.deepEqual(tmpFiles(), []);
     assert.equal(child.exitCode, null, 'the daemon keeps running');
+    // Checkpoints (every 0.1 s) keep failing while the disk is full: logged once, not each time.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(logLines(child, 'Saving the reading positions failed').length, 1);
 
     fs.rmSync(filler);
     await waitFor(() => position(stateFile, log) === fs.statSync(log).size, 'a checkpoint after space returned');
     JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    await waitFor(() => logLines(child, 'Saving the reading positions works again').length === 1, 'the recovery to be logged');
 
     const { code } = await stopDaemon(child);
     assert.equal(code, 0, child.output.slice(-2000));
