@@ -22,6 +22,7 @@ import { JournalTail, journalKey, type JournalBatch, type JournalEvent, type Jou
 import { IncidentJournal, readJournal, type JournalRecord } from '../sinks/incident-journal.js';
 import { Coverage } from '../digest/coverage.js';
 import { buildDigest, digestMail, ruleFamilies } from '../digest/digest.js';
+import { oneLine } from '../digest/text.js';
 import { AlertDispatcher } from '../delivery/alerts.js';
 import { Outbox } from '../delivery/outbox.js';
 import os from 'node:os';
@@ -376,7 +377,7 @@ export class Daemon {
         this.alertsFired++;
         // The log line carries the alert without its samples (the journal and the stream have them).
         const { samples: _s, ...brief } = alert;
-        this.log.warn({ alert: brief }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${i.key}`}`);
+        this.log.warn({ alert: brief }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${oneLine(i.key)}`}`);
       },
       unmatched: (src, message) => this.coverage.unmatched(src.label, src.label.startsWith('journal') ? 'journal' : 'file', message),
       closed: (i: Incident) => {

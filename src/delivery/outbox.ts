@@ -16,6 +16,7 @@ import path from 'node:path';
 import got from 'got';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../runtime/logger.js';
+import { safeJson } from '../digest/text.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Clock } from '../util/clock.js';
 import { AppError, describeSystemError } from '../util/errors.js';
@@ -305,7 +306,8 @@ export class Outbox implements MessageQueue {
     const { url, secret, headers, timeoutMs } = this.config.webhook;
     if (url === null) return { status: 'dropped', why: 'webhook.url is not set' };
     const where = redactUrl(url);
-    const payload = JSON.stringify(body);
+    // Escaped before signing: the receiver verifies exactly the bytes that are sent.
+    const payload = safeJson(body);
     const h: Record<string, string> = {
       'user-agent': `logward/${version()}`,
       ...headers,
