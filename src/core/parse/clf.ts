@@ -14,10 +14,32 @@ export function parseClf(line: string, _ctx: ParseContext): LogRecord | null {
   if (sp1 <= 0) return null;
   const sp2 = line.indexOf(' ', sp1 + 1);
   if (sp2 === -1) return null;
-  const br = line.indexOf(' [', sp2);
-  if (br === -1) return null;
-  const ts = br + 2;
-  // dd/Mon/yyyy:HH:MM:SS +zzzz]
+  // The user name comes before the stamp, and nginx leaves " [" in it unescaped (only a
+  // quote is escaped): the stamp is the first " [" that a valid time and `] "` follow.
+  let br = line.indexOf(' [', sp2);
+  let stamp: Stamp | null = null;
+  while (br !== -1 && (stamp = stampAt(line, br + 2)) === null) br = line.indexOf(' [', br + 2);
+  if (stamp === null) return null;
+  const { time, msgStart } = stamp;
+  const message = line.slice(msgStart);
+  const status = statusOf(message);
+  const user = br > sp2 + 1 ? line.slice(sp2 + 1, br) : '-';
+  return {
+    format: 'clf', time, host: null, program: null, pid: null, message,
+    ip: normalizeIp(line.slice(0, sp1)),
+    user: user === '-' || user === '' ? null : user,
+    status, severity: null,
+  };
+}
+
+interface Stamp {
+  time: number;
+  /** Where the quoted request starts. */
+  msgStart: number;
+}
+
+/** `dd/Mon/yyyy:HH:MM:SS +zzzz] "` at ts, or null. */
+function stampAt(line: string, ts: number): Stamp | null {
   if (line.charCodeAt(ts + 2) !== 47 || line.charCodeAt(ts + 6) !== 47 || line.charCodeAt(ts + 11) !== 58 || line.charCodeAt(ts + 26) !== 93) {
     return null;
   }
@@ -33,15 +55,7 @@ export function parseClf(line: string, _ctx: ParseContext): LogRecord | null {
   if (Number.isNaN(time)) return null;
   const msgStart = ts + 27 < line.length && line.charCodeAt(ts + 27) === 32 ? ts + 28 : ts + 27;
   if (line.charCodeAt(msgStart) !== 34 /* " */) return null;
-  const message = line.slice(msgStart);
-  const status = statusOf(message);
-  const user = br > sp2 + 1 ? line.slice(sp2 + 1, br) : '-';
-  return {
-    format: 'clf', time, host: null, program: null, pid: null, message,
-    ip: normalizeIp(line.slice(0, sp1)),
-    user: user === '-' || user === '' ? null : user,
-    status, severity: null,
-  };
+  return { time, msgStart };
 }
 
 /** The status after the closing quote of the request, honouring backslash escapes. */
