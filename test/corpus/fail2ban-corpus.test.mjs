@@ -28,6 +28,14 @@ const FAMILY_OF_RULE = {
 };
 // The figures reached (see the closing note); raise them when the rules improve.
 const MIN_RECALL = { ssh_auth: 1, http_auth: 1, pam_auth: 1, http_scan: 1 };
+// Where logward reads the address differently from fail2ban, on purpose. OpenSSH writes
+// no ": INFO" after a password failure, so the text after "ssh2: " on these lines is part
+// of a crafted user name and the real client is the last address (fail2ban takes the
+// first: the name then chooses whom to blame). See test/security/rule-forgery.test.mjs.
+const DIFFERS = {
+  'sshd:147': '10.10.1.2',
+  'sshd-journal:145': '10.10.1.2',
+};
 // fail2ban's test clock and zone: yearless stamps land at or before it, times are CET/CEST.
 const REF_MS = Date.parse('2005-08-14T10:00:00Z');
 const ZONE = 'Europe/Zurich';
@@ -51,8 +59,9 @@ function score(cases, events, optionKind) {
         continue;
       }
       f.detected++;
-      if (c.ip === null || evs.some((e) => e.ip === normalizeIp(c.ip))) f.rightHost++;
-      else misses.push(`${c.file}:${c.lineNo} wrong host ${evs[0].ip} (want ${c.ip})`);
+      const ip = DIFFERS[`${path.basename(c.file)}:${c.lineNo}`] ?? c.ip;
+      if (ip === null || evs.some((e) => e.ip === normalizeIp(ip))) f.rightHost++;
+      else misses.push(`${c.file}:${c.lineNo} wrong host ${evs[0].ip} (want ${ip})`);
       if (c.time !== null) {
         f.timed++;
         if (evs.some((e) => wallTime(e.time, ZONE) === c.time)) f.rightTime++;

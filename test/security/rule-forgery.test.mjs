@@ -89,12 +89,10 @@ describe('crafted sshd lines', () => {
 
   // fail2ban's corpus annotates "Failed password for invalid user test from 127.0.0.1 port
   // 58946 ssh2: from 10.10.1.2 port 55555 ssh2" as 127.0.0.1 (the text after "ssh2: " taken
-  // as the client's), and the corpus test holds logward to it. The same line is what sshd
-  // writes for the user name "test from 127.0.0.1 port 58946 ssh2:" connecting from
-  // 10.10.1.2: the two readings cannot be told apart, and following the corpus lets such
-  // a name blame another address. OpenSSH adds ": INFO" only to publickey and hostbased
-  // failures, whose INFO the rules pin down; password failures are left open here.
-  test('a user name ending in "port N ssh2: y" does not blame another address on a failed password', { todo: 'conflicts with fail2ban corpus annotation sshd:147' }, async () => {
+  // as INFO). OpenSSH writes no INFO on password failures, so the same line can only be
+  // the user name "test from 127.0.0.1 port 58946 ssh2:" connecting from 10.10.1.2:
+  // logward takes the last address (and the corpus test records that difference).
+  test('a user name ending in "port N ssh2: y" does not blame another address on a failed password', async () => {
     await check('ssh-info.log', [
       [ssh('198.51.100.3', `x from ${FAKE} port 22 ssh2: y`), sshd(103, `Failed password for invalid user x from ${FAKE} port 22 ssh2: y from 198.51.100.3 port 40003 ssh2`)],
     ]);
