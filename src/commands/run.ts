@@ -207,6 +207,8 @@ export class Daemon {
   private lastSaveOk = Date.now();
   /** Why the last save failed (null: it worked); logged once per cause. */
   private saveFailing: string | null = null;
+  /** Rules whose key cap evicted keys, warned about once. */
+  private readonly keyCapWarned = new Set<string>();
   private stopping = false;
   private lastFlush: number;
   private alertsFired = 0;
@@ -709,6 +711,7 @@ export class Daemon {
 
   private save(): void {
     this.syncOutputs();
+    this.warnKeyCap();
     if (!this.dirty && fs.existsSync(this.store.file)) {
       this.lastSaveOk = Date.now();
       return;
@@ -738,6 +741,15 @@ export class Daemon {
       const what = describeSystemError(err);
       if (this.saveFailing !== what) this.log.error({ file: this.store.file, err: what }, 'Saving the reading positions failed; the previous ones stay and saving is retried at every checkpoint (logged again only when it works or fails differently).');
       this.saveFailing = what;
+    }
+  }
+
+  /** Once per rule: a rule at its key cap forgets the stalest keys, which an operator should know. */
+  private warnKeyCap(): void {
+    for (const [rule, w] of this.detector.windows) {
+      if (w.stats.evictedKeys === 0 || this.keyCapWarned.has(rule)) continue;
+      this.keyCapWarned.add(rule);
+      this.log.warn({ rule, maxKeysPerRule: this.config.detection.limits.maxKeysPerRule, evicted: w.stats.evictedKeys }, 'A rule holds limits.max_keys_per_rule keys; the least recently seen are dropped to make room (a flood of addresses, or raise the limit). Counted in logward_rule_keys_evicted_total; logged once per rule.');
     }
   }
 
@@ -775,6 +787,7 @@ export class Daemon {
         return out;
       },
       ruleEvents: () => Object.fromEntries([...this.detector.ruleStats].map(([rule, s]) => [rule, s.events])),
+      ruleKeys: () => Object.fromEntries([...this.detector.windows].map(([rule, w]) => [rule, { held: w.size, evicted: w.stats.evictedKeys }])),
       incidents: () => ({ alerted: this.alertsFired, open: [...this.detector.windows.values()].reduce((a, w) => a + w.openIncidents, 0) }),
       outboxDepth: () => this.outbox.pendingCount(),
       enrichCache: () => this.opts.enricher?.cacheCounters ?? null,

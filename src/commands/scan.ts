@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { limitHeapGrowth } from '../runtime/heap.js';
 import type { CompiledRuleSet } from '../core/rules.js';
 import { buildDigest, digestMail, ruleFamilies, safeId } from '../digest/digest.js';
 import { escapeControls, safeJson } from '../digest/text.js';
@@ -78,6 +79,7 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
   const { values: v, positionals } = parseArgs(argv, SCAN_OPTIONS, 'scan');
   const config = loadConfig((v.config as string | undefined) ?? null);
   process.umask(config.umask); // before any report, events or outbox file is created
+  limitHeapGrowth(); // a file of millions of lines promotes garbage as the daemon's backlog does
   const ruleset = selectRuleSet(config, {
     rules: v.rules as string[] | undefined,
     windowSecs: intOption(v.window, 'window', 'scan', 1, 365 * 86400),

@@ -28,6 +28,7 @@ interface Snapshot {
   readonly now: number;
   readonly sources: readonly SourceHealth[];
   readonly ruleEvents: Readonly<Record<string, number>>;
+  readonly ruleKeys: Readonly<Record<string, { readonly held: number; readonly evicted: number }>>;
   readonly incidents: { readonly alerted: number; readonly open: number };
   readonly outbox: number;
   readonly enrich: { readonly hits: number; readonly misses: number } | null;
@@ -52,6 +53,7 @@ function takeSnapshot(status: StatusProvider): Snapshot {
     now: Date.now(),
     sources: ask('sources', () => status.sources()),
     ruleEvents: ask('ruleEvents', () => status.ruleEvents()),
+    ruleKeys: ask('ruleKeys', () => status.ruleKeys()),
     incidents: ask('incidents', () => status.incidents()),
     outbox: ask('outboxDepth', () => status.outboxDepth()),
     enrich: ask('enrichCache', () => status.enrichCache()),
@@ -99,6 +101,20 @@ function buildRegistry(current: () => Snapshot): Registry {
     collect() {
       this.reset();
       for (const [rule, n] of Object.entries(current().ruleEvents)) this.inc({ rule }, n);
+    },
+  });
+  new Gauge({
+    name: 'logward_rule_keys', help: 'Keys (addresses, users) each rule holds in its window now; at most limits.max_keys_per_rule.', labelNames: ['rule'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [rule, k] of Object.entries(current().ruleKeys)) this.set({ rule }, k.held);
+    },
+  });
+  new Counter({
+    name: 'logward_rule_keys_evicted_total', help: 'Keys dropped, stalest first, because a rule held limits.max_keys_per_rule (since start or the last reload).', labelNames: ['rule'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [rule, k] of Object.entries(current().ruleKeys)) this.inc({ rule }, k.evicted);
     },
   });
   new Counter({

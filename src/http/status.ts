@@ -19,6 +19,8 @@ export interface StatusProvider {
   sources(): SourceHealth[];
   /** Events per rule since start. */
   ruleEvents(): Record<string, number>;
+  /** Keys each rule holds in its window now, and how many the key cap evicted since start. */
+  ruleKeys(): Record<string, { held: number; evicted: number }>;
   incidents(): { alerted: number; open: number };
   outboxDepth(): number;
   /** Online enrichment cache counters, or null when there is no cache. */

@@ -18,6 +18,7 @@ function fakeStatus() {
       { source: 'journal:ssh.service', kind: 'journal', lines: 80, parsed: 80, notParsed: 0, events: 5, lastLineAt: null, lagBytes: null },
     ],
     rules: { ssh_bruteforce: 30, failed_logins: 12 },
+    keys: { ssh_bruteforce: { held: 100000, evicted: 25000 }, failed_logins: { held: 7, evicted: 0 } },
     incidents: { alerted: 4, open: 2 },
     outbox: 3,
     enrich: { hits: 70, misses: 9 },
@@ -29,6 +30,7 @@ function fakeStatus() {
   const status = {
     sources() { guard('sources'); return state.sources; },
     ruleEvents() { guard('ruleEvents'); return state.rules; },
+    ruleKeys() { guard('ruleKeys'); return state.keys; },
     incidents() { guard('incidents'); return state.incidents; },
     outboxDepth() { guard('outboxDepth'); return state.outbox; },
     enrichCache() { guard('enrichCache'); return state.enrich; },
@@ -91,6 +93,9 @@ describe('the HTTP endpoint', async () => {
     assert.ok(age >= 42 && age < 60, `age ${age}`);
     assert.equal(s.get('logward_rule_events_total{rule="ssh_bruteforce"}'), 30);
     assert.equal(s.get('logward_rule_events_total{rule="failed_logins"}'), 12);
+    assert.equal(s.get('logward_rule_keys{rule="ssh_bruteforce"}'), 100000);
+    assert.equal(s.get('logward_rule_keys_evicted_total{rule="ssh_bruteforce"}'), 25000);
+    assert.equal(s.get('logward_rule_keys_evicted_total{rule="failed_logins"}'), 0);
     assert.equal(s.get('logward_incidents_alerted_total'), 4);
     assert.equal(s.get('logward_incidents_open'), 2);
     assert.equal(s.get('logward_outbox_pending'), 3);

@@ -4,7 +4,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { attackLine, daemonDir, killAll, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+import { attackLine, daemonDir, events, killAll, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
 
 after(killAll);
 
@@ -43,6 +43,31 @@ describe('logward run serves metrics and health', () => {
     const again = await (await fetch(`${base}/metrics`)).text();
     assert.equal(sample(again, 'logward_source_lines_total', `{source="${file}",kind="file"}`), 4);
     assert.equal((await stopDaemon(d)).code, 0, d.output);
+  });
+
+  test('counts the keys a flood of addresses made the key cap drop, and warns once per rule', async () => {
+    const dir = daemonDir({ extra: 'http:\n  enabled: true\n  port: 0\nlimits:\n  max_keys_per_rule: 16' });
+    // ssh_bruteforce is keyed by address (failed_logins counts the whole host).
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('enabled: [failed_logins]', 'enabled: [failed_logins, ssh_bruteforce]'));
+    const byAddress = () => events(dir).filter((e) => e.rule === 'ssh_bruteforce').length;
+    const file = path.join(dir, 'logs', 'app.log');
+    fs.writeFileSync(file, range(0, 40).map((n) => attackLine(n)).join('')); // 40 addresses, one line each
+    const d = startDaemon(dir);
+    await waitFor(() => /Serving the dashboard/.test(d.output) && byAddress() === 40, 'the endpoint and 40 events');
+    await waitFor(() => /max_keys_per_rule keys/.test(d.output), 'the key cap warning');
+    const text = await (await fetch(`${urlOf(d.output)}/metrics`)).text();
+    const held = sample(text, 'logward_rule_keys', '{rule="ssh_bruteforce"}');
+    const evicted = sample(text, 'logward_rule_keys_evicted_total', '{rule="ssh_bruteforce"}');
+    assert.ok(held > 0 && held <= 16, `held ${held}`);
+    assert.ok(evicted >= 40 - 16, `evicted ${evicted}`);
+    fs.appendFileSync(file, range(40, 80).map((n) => attackLine(n)).join(''));
+    await waitFor(() => byAddress() === 80, '80 events');
+    await new Promise((r) => setTimeout(r, 300)); // checkpoints, where the warning is decided
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+    const warnings = d.output.split('\n').filter((l) => l.includes('max_keys_per_rule keys'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.equal(JSON.parse(warnings[0]).rule, 'ssh_bruteforce');
   });
 
   test('refuses a request without the bearer token when one is set', async () => {
