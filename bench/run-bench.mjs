@@ -321,14 +321,26 @@ function memory() {
     if (r.status !== 0) return { error: (r.stderr || 'timeout').slice(-300) };
     return { ms: Date.now() - t0, variants: r.stdout.trim().split('\n').map((l) => JSON.parse(l)) };
   })();
+  // The same flood at the shipped key cap: what an operator's daemon does with 1M addresses.
+  const capDir = tmp('memory-cap');
+  const capCfg = writeConfig(capDir, { year: 2024, overrides: { ssh_bruteforce: { threshold: BURST + 1 } } });
+  let capped;
+  try {
+    capped = timedPeak([cli, 'run', '--once', '--state-dir', path.join(capDir, 'state'), '--config', capCfg, file]);
+  } catch (err) {
+    capped = { error: String(err.message).slice(-600) };
+  }
+  const cappedWarned = !capped.error && capped.stdout.includes('max_keys_per_rule keys');
   const pass = !lw.error && lw.peak <= TARGET.peakRssMB;
   results.memory = {
     keys: KEYS, eventsPerKey: BURST, lines: KEYS * BURST, file: path.basename(file), maxKeysPerRule: maxKeys, sshBruteforceThreshold: BURST + 1,
     logward: lw.error ? { error: lw.error } : { peakRssMB: lw.peak, seconds: r1(lw.ms / 1000), linesRead: sum.lines, alerts: sum.alerts },
     baseline: base, pass,
+    atDefaultCap: capped.error ? { error: capped.error } : { maxKeysPerRule: 100_000, peakRssMB: capped.peak, seconds: r1(capped.ms / 1000), evictionWarned: cappedWarned },
   };
   const rows = [];
   rows.push(['logward run --once', lw.error ? 'failed' : lw.peak, lw.error ? '-' : Math.round(((lw.peak * 1048576) / KEYS)), '', `<=${TARGET.peakRssMB} MB`, verdict(pass)]);
+  rows.push(['logward run --once, default key cap 100,000', capped.error ? 'failed' : capped.peak, '', '', 'bounded by the cap', capped.error ? 'failed' : cappedWarned ? 'evicted, warned' : 'no eviction?']);
   if (!base.error) {
     for (const v of base.variants) rows.push([`baseline mem-window ${v.variant}`, v.rssTotalMB, v.bytesPerIp, v.heapMB, '', '']);
   }
