@@ -17,26 +17,14 @@
 // or {mode: 'quiet', file, count, burst, gapMs, pauseMs, probeBase} (see quiet()).
 
 import fs from 'node:fs';
-import { syslogStamp as stamp } from './util.mjs';
-
-function loadNoise(file, count) {
-  // Enough lines of the generated auth.log for the whole run (read from its start).
-  const want = Math.max(1000, count);
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(Math.min(fs.fstatSync(fd).size, want * 260));
-  const n = fs.readSync(fd, buf, 0, buf.length, 0);
-  fs.closeSync(fd);
-  const lines = buf.latin1Slice(0, n).split('\n');
-  lines.pop(); // possibly partial
-  // Drop the 15-character stamp; the current one is put in front at write time.
-  return lines.slice(0, want).map((l) => l.slice(15));
-}
+import { loadNoise, syslogStamp as stamp } from './util.mjs';
 
 function run(cfg) {
   if (cfg.mode === 'quiet') return quiet(cfg);
   const { file, rate, seconds, probesPerSec, burst, noiseFile, probeBase } = cfg;
   const total = Math.round(rate * seconds);
-  const noise = loadNoise(noiseFile, total);
+  // Enough lines of the generated auth.log for the whole run (read from its start).
+  const noise = loadNoise(noiseFile, Math.max(1000, total));
   // Probe slots of random length (mean rate/probesPerSec lines, +-1/3, seeded), so the
   // probes' phase does not lock to any periodic behaviour of the reader. In each slot the
   // burst's lines are spread evenly and the last one ends the slot.

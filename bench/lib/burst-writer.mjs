@@ -9,23 +9,12 @@
 // Parent -> writer message: {file, rate, seconds, noiseFile}
 
 import fs from 'node:fs';
-import { syslogStamp as stamp } from './util.mjs';
+import { loadNoise, syslogStamp as stamp } from './util.mjs';
 
 const NOISE_LINES = 200_000;
 
-function loadNoise(file) {
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(Math.min(fs.fstatSync(fd).size, NOISE_LINES * 260));
-  const n = fs.readSync(fd, buf, 0, buf.length, 0);
-  fs.closeSync(fd);
-  const lines = buf.latin1Slice(0, n).split('\n');
-  lines.pop(); // possibly partial
-  // Drop the 15-character stamp; the current one is put in front at write time.
-  return lines.slice(0, NOISE_LINES).map((l) => l.slice(15));
-}
-
 function run({ file, rate, seconds, noiseFile }) {
-  const noise = loadNoise(noiseFile);
+  const noise = loadNoise(noiseFile, NOISE_LINES);
   const total = Math.round(rate * seconds);
   const fd = fs.openSync(file, 'a');
   let written = 0;

@@ -107,6 +107,20 @@ export function table(title, head, rows) {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const p2 = (n) => (n < 10 ? `0${n}` : String(n));
 let stampSec = -1;
+/**
+ * The first `count` lines of a generated auth.log without their 15-character stamp, for a
+ * writer that puts the current one in front at write time.
+ */
+export function loadNoise(file, count) {
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(Math.min(fs.fstatSync(fd).size, count * 260));
+  const n = fs.readSync(fd, buf, 0, buf.length, 0);
+  fs.closeSync(fd);
+  const lines = buf.latin1Slice(0, n).split('\n');
+  lines.pop(); // possibly partial
+  return lines.slice(0, count).map((l) => l.slice(15));
+}
+
 let stampStr = '';
 /** RFC 3164 stamp of the current UTC time ("Mar  1 00:00:13"), recomputed once a second. */
 export function syslogStamp() {
