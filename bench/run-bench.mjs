@@ -228,8 +228,8 @@ function timedPeak(args) {
 function runSummary(stdout) {
   let lines = 0, alerts = null;
   for (const l of stdout.split('\n')) {
-    if (l.includes('"msg":"Following source."')) lines += JSON.parse(l).lines;
-    else if (l.includes('"msg":"logward stopped')) alerts = JSON.parse(l).alerts;
+    // Lines read by this process (files and journal), from its stop message.
+    if (l.includes('"msg":"logward stopped')) ({ lines, alerts } = JSON.parse(l));
   }
   return { lines, alerts };
 }

@@ -30,7 +30,7 @@ import { watchDirs, type DirWatcher } from '../sources/watch.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
 import { alertJson, writeReport, type OriginOf } from '../sinks/report.js';
-import { ATTRIBUTION, Enricher, formatOrigin } from '../enrich/index.js';
+import { ATTRIBUTION, Enricher, offlineOrigins } from '../enrich/index.js';
 import { startHttpServer } from '../http/server.js';
 import { LiveBoard } from '../http/live-board.js';
 import type { SourceHealth, StatusProvider } from '../http/status.js';
@@ -227,7 +227,7 @@ export class Daemon {
     if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
     this.once = opts.once === true;
     const enricher = opts.enricher ?? null;
-    this.originOf = enricher === null ? undefined : (ip) => formatOrigin(enricher.lookupOffline(ip));
+    this.originOf = enricher === null ? undefined : offlineOrigins(enricher);
     if (config.http.enabled) this.board = new LiveBoard(this.host, opts.clock.now(), this.originOf);
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
     try {
@@ -311,8 +311,9 @@ export class Daemon {
     await this.outbox.flush();
     await this.outbox.stop();
     await this.opts.enricher?.close();
-    if (this.saveFailing === null) this.log.info({ reason, alerts: this.alertsFired }, 'logward stopped; positions saved.');
-    else this.log.error({ reason, alerts: this.alertsFired, file: this.store.file, err: this.saveFailing }, 'logward stopped, but the last positions could not be saved; the next start goes on from the previous checkpoint.');
+    const lines = [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0) + [...this.journals.values()].reduce((a, j) => a + j.src.stats.lines, 0);
+    if (this.saveFailing === null) this.log.info({ reason, lines, alerts: this.alertsFired }, 'logward stopped; positions saved.');
+    else this.log.error({ reason, lines, alerts: this.alertsFired, file: this.store.file, err: this.saveFailing }, 'logward stopped, but the last positions could not be saved; the next start goes on from the previous checkpoint.');
   }
 
   /** SIGHUP: a valid new configuration replaces the old one; an invalid one is refused. */

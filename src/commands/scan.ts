@@ -21,7 +21,7 @@ import type { DetectionEvent, FormatName, Incident, TimeContext } from '../core/
 import { resolveInputs, readHead, readLines, type BatchInput } from '../sources/file-batch.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { alertJson, writeReport, type OriginOf, type ReportFormat } from '../sinks/report.js';
-import { ATTRIBUTION, Enricher, formatOrigin } from '../enrich/index.js';
+import { ATTRIBUTION, Enricher, offlineOrigins } from '../enrich/index.js';
 import { createLogger } from '../runtime/logger.js';
 import { EventsFile } from '../sinks/events-jsonl.js';
 import { AppError, describeSystemError } from '../util/errors.js';
@@ -132,7 +132,7 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
     const ips = new Set<string>();
     for (const i of collector.incidents.values()) for (const ip of i.ips) ips.add(ip);
     if (config.enrich.provider !== 'none') await Promise.all([...ips].map((ip) => enricher.lookup(ip)));
-    originOf = (ip) => formatOrigin(enricher.lookupOffline(ip));
+    originOf = offlineOrigins(enricher);
     await enricher.close();
   }
   const meta = { version: version(), command: 'scan', generatedMs: now, timeZone, rules: ruleset.rules.map((r) => r.spec), ...(originOf === undefined ? {} : { originOf, attribution: ATTRIBUTION }) };

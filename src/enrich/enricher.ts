@@ -259,4 +259,24 @@ export function formatOrigin(o: Origin): string | null {
   return where ?? net;
 }
 
+/** Addresses whose origin line is remembered by offlineOrigins (then it starts afresh). */
+const ORIGIN_MEMO = 50_000;
+
+/**
+ * The origin line of an address from the offline databases, remembered: a report asks for
+ * the same addresses once per format and per incident (a host-wide incident lists up to
+ * max_values_per_incident of them), and a database lookup costs about 12 us.
+ */
+export function offlineOrigins(enricher: Enricher): (ip: string) => string | null {
+  let memo = new Map<string, string | null>();
+  return (ip) => {
+    const known = memo.get(ip);
+    if (known !== undefined) return known;
+    const origin = formatOrigin(enricher.lookupOffline(ip));
+    if (memo.size >= ORIGIN_MEMO) memo = new Map();
+    memo.set(ip, origin);
+    return origin;
+  };
+}
+
 export type { ProviderName };
