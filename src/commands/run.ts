@@ -244,6 +244,9 @@ export class Daemon {
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.detector = this.makeDetector();
     if (this.state.windows !== null) this.detector.importState(this.state.windows);
+    // Incidents still open at the last stop are on the dashboard from the start, not only
+    // once they next change.
+    for (const i of this.detector.openIncidents()) this.board?.opened(i);
     this.lastFlush = opts.clock.now();
   }
 

@@ -139,6 +139,13 @@ export class Detector {
     }
   }
 
+  /** Every rule's open incidents, oldest fired first. */
+  openIncidents(): Incident[] {
+    const out: Incident[] = [];
+    for (const w of this.windows.values()) out.push(...w.listOpenIncidents());
+    return out.sort((a, b) => a.firedAt - b.firedAt);
+  }
+
   /** Open windows of every rule, plus the event-time clock, for a restart or reload. */
   exportState(): DetectorSnapshot {
     const rules: Record<string, KeySnapshot[]> = {};

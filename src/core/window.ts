@@ -465,6 +465,13 @@ export class RuleWindow {
     this.listener.closed(this.snapshot(inc));
   }
 
+  /** The incidents open now (e.g. restored from a checkpoint), for a view of them. */
+  listOpenIncidents(): Incident[] {
+    const out: Incident[] = [];
+    for (const inc of this.incidents) if (inc !== null) out.push(this.snapshot(inc));
+    return out;
+  }
+
   private snapshot(inc: OpenIncident): Incident {
     const spec = this.rule.spec;
     return {

@@ -70,6 +70,24 @@ describe('logward run serves metrics and health', () => {
     assert.equal(JSON.parse(warnings[0]).rule, 'ssh_bruteforce');
   });
 
+  test('lists an incident still open at the last stop on the dashboard right after a restart', async () => {
+    const dir = httpDir('');
+    const file = path.join(dir, 'logs', 'app.log');
+    fs.writeFileSync(file, range(0, 3).map((n) => attackLine(n)).join('')); // failed_logins fires at 3
+    const d1 = startDaemon(dir);
+    await waitFor(() => /ALERT failed_logins/.test(d1.output), 'the alert');
+    assert.equal((await stopDaemon(d1)).code, 0, d1.output);
+    const d2 = startDaemon(dir);
+    await waitFor(() => /Serving the dashboard/.test(d2.output), 'the endpoint');
+    const view = await (await fetch(`${urlOf(d2.output)}/api/dashboard`)).json();
+    assert.equal((await stopDaemon(d2)).code, 0, d2.output);
+    const listed = view.incidents.filter((i) => i.rule === 'failed_logins');
+    assert.equal(listed.length, 1, JSON.stringify(view.incidents));
+    assert.equal(listed[0].open, true);
+    assert.equal(listed[0].count, 3);
+    assert.doesNotMatch(d2.output, /ALERT failed_logins/, 'restored, not alerted again');
+  });
+
   test('refuses a request without the bearer token when one is set', async () => {
     const dir = httpDir('  token: s3cret-token-42');
     fs.writeFileSync(path.join(dir, 'logs', 'app.log'), '');
