@@ -12,6 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
 import { LineSplitter, type SplitStats } from '../core/split.js';
+import { inside } from './paths.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import { expandGlob, hasWildcard } from '../util/glob.js';
 
@@ -95,7 +96,7 @@ function listed(file: string, dir: string, warn: (msg: string) => void): fs.Stat
     if (fs.lstatSync(file).isSymbolicLink()) {
       const real = fs.realpathSync(file);
       const root = fs.realpathSync(dir);
-      if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
+      if (!inside(real, root)) {
         warn(`${file}: a symbolic link to ${real}, outside ${dir}; skipped (name the file itself to read it)`);
         return null;
       }

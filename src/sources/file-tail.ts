@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LineSplitter } from '../core/split.js';
 import { HEAD_BYTES, fingerprintOf, hashHead, sameFile, type Fingerprint } from './fingerprint.js';
+import { fileType, inside } from './paths.js';
 
 /** Where reading stands in one file: what a checkpoint records. */
 export interface TailPosition {
@@ -541,20 +542,6 @@ function problemKey(p: TailProblem): string {
     case 'not-a-file': return `not-a-file ${p.type}`;
     case 'outside': return `outside ${p.target}`;
   }
-}
-
-/** What a path that is not a regular file is, for messages. */
-export function fileType(st: fs.Stats): string {
-  if (st.isDirectory()) return 'directory';
-  if (st.isFIFO()) return 'FIFO (named pipe)';
-  if (st.isSocket()) return 'socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
-  return 'not a regular file';
-}
-
-/** Is real (a resolved path) dir itself or under it? */
-export function inside(real: string, dir: string): boolean {
-  return real === dir || real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 }
 
 /** Offset just after the last newline before size (start_at: end skips history, not a partial line). */
