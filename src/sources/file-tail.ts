@@ -200,16 +200,16 @@ export class FileTail {
     if (r.ok) {
       if (sameFile(saved.fingerprint, r.fd, r.st)) {
         this.started = true;
-        let offset = saved.offset;
-        let line = saved.line;
+        const c: OpenFile = { fd: r.fd, fp: saved.fingerprint, name: this.path, offset: saved.offset, line: saved.line, splitter: new LineSplitter(this.opts.maxLineBytes) };
         let delivered = 0;
-        if (r.st.size < offset) {
-          this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset });
-          delivered += this.drainCopy({ fd: r.fd, fp: saved.fingerprint, name: this.path, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) });
-          offset = 0;
-          line = 0;
+        if (r.st.size < c.offset) {
+          this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset: c.offset });
+          delivered += this.drainCopy(c);
+          c.offset = 0;
+          c.line = 0;
+          c.splitter = new LineSplitter(this.opts.maxLineBytes);
         }
-        this.cur = { fd: r.fd, fp: saved.fingerprint, name: this.path, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) };
+        this.cur = c;
         this.cleared();
         this.opts.onEvent?.({ kind: 'opened', file: this.path, from: 'checkpoint' });
         return delivered + this.drain(this.cur, false);
@@ -224,18 +224,12 @@ export class FileTail {
     // Rotated while we were stopped: the old file lives on under another name
     // (auth.log.1); read its unread tail before the new file.
     const old = this.findRotated(saved) ?? this.findCopy(saved.fingerprint, saved.offset);
-    if (old !== null) {
-      const fd = fs.openSync(old, OPEN_FLAGS);
-      const of: OpenFile = { fd, fp: saved.fingerprint, name: old, offset: saved.offset, line: saved.line, splitter: new LineSplitter(this.opts.maxLineBytes) };
-      let oldSt: fs.Stats;
-      try {
-        delivered += this.drain(of, true);
-        oldSt = fs.fstatSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+    const read = old === null ? null : this.drainFile(old, { fp: saved.fingerprint, offset: saved.offset, line: saved.line });
+    if (read !== null) {
+      const { of, st: oldSt } = read;
+      delivered += read.delivered;
       this.last = { path: this.path, fingerprint: of.fp, offset: of.offset, line: of.line };
-      this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: old, lines: of.line - saved.line });
+      this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: of.name, lines: of.line - saved.line });
       let now: fs.Stats | null = null;
       try {
         now = fs.statSync(this.path);
@@ -358,65 +352,54 @@ export class FileTail {
    * last write; read each such file whole, oldest first, before the new file.
    */
   private drainMissed(old: fs.Stats, now: fs.Stats | null): number {
-    const { dir, base, names } = this.siblings();
-    const missed: { p: string; st: fs.Stats }[] = [];
-    for (const n of names) {
-      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
-      const p = path.join(dir, n);
-      try {
-        const st = fs.statSync(p);
-        if (!st.isFile() || st.size === 0 || st.mtimeMs < old.mtimeMs) continue;
-        if ((st.dev === old.dev && st.ino === old.ino) || (now !== null && st.dev === now.dev && st.ino === now.ino)) continue;
-        if (this.outside(p) !== null) continue;
-        missed.push({ p, st });
-      } catch {
-        // gone or unreadable: not ours to follow
-      }
-    }
+    const same = (st: fs.Stats, other: fs.Stats | null): boolean => other !== null && st.dev === other.dev && st.ino === other.ino;
+    const missed = this.rotatedSiblings().filter(({ st }) => st.size > 0 && st.mtimeMs >= old.mtimeMs && !same(st, old) && !same(st, now));
     let delivered = 0;
-    for (const { p, st } of missed.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
-      let fd: number;
-      try {
-        fd = fs.openSync(p, OPEN_FLAGS);
-      } catch {
-        continue;
-      }
-      const of: OpenFile = { fd, fp: fingerprintOf(fd, st), name: p, offset: 0, line: 0, splitter: new LineSplitter(this.opts.maxLineBytes) };
-      try {
-        if (!fs.fstatSync(fd).isFile()) continue;
-        delivered += this.drain(of, true);
-      } finally {
-        fs.closeSync(fd);
-      }
-      this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: p, lines: of.line });
+    for (const { p } of missed.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
+      const read = this.drainFile(p, { fp: null, offset: 0, line: 0 });
+      if (read === null) continue;
+      delivered += read.delivered;
+      this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: p, lines: read.of.line });
     }
     return delivered;
   }
 
-  /** The names in the followed file's directory (none when it cannot be read). */
-  private siblings(): { dir: string; base: string; names: string[] } {
+  /**
+   * Regular files beside the followed one whose names extend its name (auth.log.1,
+   * auth.log-20240301; not compressed ones, and with `confine` only those resolving
+   * inside it), by name: where its rotated files are.
+   */
+  private rotatedSiblings(): { p: string; st: fs.Stats }[] {
     const dir = path.dirname(this.path);
-    let names: string[] = [];
+    const base = path.basename(this.path);
+    let names: string[];
     try {
       names = fs.readdirSync(dir);
     } catch {
-      // an unreadable directory has no siblings to recover
+      return []; // an unreadable directory has no siblings to recover
     }
-    return { dir, base: path.basename(this.path), names };
-  }
-
-  /** A sibling (auth.log.1, auth.log-20240301, not .gz) with the checkpoint's identity. */
-  private findRotated(saved: TailPosition): string | null {
-    const { dir, base, names } = this.siblings();
+    const out: { p: string; st: fs.Stats }[] = [];
     for (const n of names.sort()) {
-      if (n === base || !n.startsWith(base) || n.endsWith('.gz')) continue;
+      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
       const p = path.join(dir, n);
       try {
         const st = fs.statSync(p);
-        if (!st.isFile() || st.ino !== saved.fingerprint.ino || st.dev !== saved.fingerprint.dev || this.outside(p) !== null) continue;
+        if (st.isFile() && this.outside(p) === null) out.push({ p, st });
+      } catch {
+        // gone or unreadable: not ours to follow
+      }
+    }
+    return out;
+  }
+
+  /** The first rotated sibling whose stats fit and whose first bytes pass `starts`. */
+  private findSibling(fits: (st: fs.Stats) => boolean, starts: (fd: number, st: fs.Stats) => boolean): string | null {
+    for (const { p, st } of this.rotatedSiblings()) {
+      if (!fits(st)) continue;
+      try {
         const fd = fs.openSync(p, OPEN_FLAGS);
         try {
-          if (sameFile(saved.fingerprint, fd, st)) return p;
+          if (starts(fd, st)) return p;
         } finally {
           fs.closeSync(fd);
         }
@@ -425,6 +408,18 @@ export class FileTail {
       }
     }
     return null;
+  }
+
+  /** A sibling with the checkpoint's identity: the file itself, renamed (auth.log.1). */
+  private findRotated(saved: TailPosition): string | null {
+    const fp = saved.fingerprint;
+    return this.findSibling((st) => st.dev === fp.dev && st.ino === fp.ino, (fd, st) => sameFile(fp, fd, st));
+  }
+
+  /** A copytruncate copy: another inode, the checkpoint's first bytes, at least `offset` long. */
+  private findCopy(fp: Fingerprint, offset: number): string | null {
+    if (fp.headLen === 0) return null;
+    return this.findSibling((st) => (st.dev !== fp.dev || st.ino !== fp.ino) && st.size >= offset, (fd) => hashHead(fd, fp.headLen) === fp.head);
   }
 
   /**
@@ -433,46 +428,34 @@ export class FileTail {
    */
   private drainCopy(c: OpenFile): number {
     const copy = this.findCopy(c.fp, c.offset);
-    if (copy === null) return 0;
+    const read = copy === null ? null : this.drainFile(copy, { fp: c.fp, offset: c.offset, line: c.line, splitter: c.splitter });
+    if (read === null) return 0;
+    this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: read.of.name, lines: read.of.line - c.line });
+    c.line = read.of.line;
+    return read.delivered;
+  }
+
+  /**
+   * Reads another file than the current one (a rotated file, a copy, one missed between
+   * two rotations) from a position to its end, and closes it. fp null: its own identity.
+   * null when it cannot be opened or is not a regular file.
+   */
+  private drainFile(p: string, at: { fp: Fingerprint | null; offset: number; line: number; splitter?: LineSplitter }): { of: OpenFile; st: fs.Stats; delivered: number } | null {
     let fd: number;
     try {
-      fd = fs.openSync(copy, OPEN_FLAGS);
+      fd = fs.openSync(p, OPEN_FLAGS);
     } catch {
-      return 0;
+      return null;
     }
-    const of: OpenFile = { fd, fp: c.fp, name: copy, offset: c.offset, line: c.line, splitter: c.splitter };
-    let delivered = 0;
     try {
-      if (fs.fstatSync(fd).isFile()) delivered = this.drain(of, true);
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) return null;
+      const of: OpenFile = { fd, fp: at.fp ?? fingerprintOf(fd, st), name: p, offset: at.offset, line: at.line, splitter: at.splitter ?? new LineSplitter(this.opts.maxLineBytes) };
+      const delivered = this.drain(of, true);
+      return { of, st: fs.fstatSync(fd), delivered };
     } finally {
       fs.closeSync(fd);
     }
-    this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: copy, lines: of.line - c.line });
-    c.line = of.line;
-    return delivered;
-  }
-
-  /** A copytruncate copy: another inode, the checkpoint's first bytes, at least `offset` long. */
-  private findCopy(fp: Fingerprint, offset: number): string | null {
-    if (fp.headLen === 0) return null;
-    const { dir, base, names } = this.siblings();
-    for (const n of names.sort()) {
-      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
-      const p = path.join(dir, n);
-      try {
-        const st = fs.statSync(p);
-        if (!st.isFile() || (st.ino === fp.ino && st.dev === fp.dev) || st.size < offset || this.outside(p) !== null) continue;
-        const fd = fs.openSync(p, OPEN_FLAGS);
-        try {
-          if (hashHead(fd, fp.headLen) === fp.head) return p;
-        } finally {
-          fs.closeSync(fd);
-        }
-      } catch {
-        // unreadable sibling: not ours to follow
-      }
-    }
-    return null;
   }
 
   /** Reads from the file's offset to its end; final: a last line without newline is a line. */
