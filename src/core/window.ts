@@ -238,12 +238,17 @@ export class RuleWindow {
 
   /** The newest-hit time of the n-th most recent key. */
   private newestCut(n: number): number {
+    return kthSmallest(this.newestTimes(), this.size - n);
+  }
+
+  /** Each key's newest-hit time, in eachKey order: a scratch array for kthSmallest. */
+  private newestTimes(): Float64Array {
     const times = new Float64Array(this.size);
     let i = 0;
     this.eachKey((s) => {
       times[i++] = this.newest(s);
     });
-    return kthSmallest(times, times.length - n);
+    return times;
   }
 
   /** Restores exportState() output (of this rule, from an earlier run). Keys over the cap are dropped. */
@@ -280,12 +285,7 @@ export class RuleWindow {
   /** At the cap: evicts the stalest eighth of the keys (by newest hit) in one pass. */
   private evictStalest(): void {
     const n = this.size;
-    const times = new Float64Array(n);
-    let i = 0;
-    this.eachKey((s) => {
-      times[i++] = this.newest(s);
-    });
-    const cut = kthSmallest(times, Math.max(0, Math.floor(n / 8) - 1));
+    const cut = kthSmallest(this.newestTimes(), Math.max(0, Math.floor(n / 8) - 1));
     const want = Math.max(1, Math.floor(n / 8));
     // Strictly older keys first, then ties at the cut: syslog stamps have whole seconds,
     // so hundreds of keys share the cut's time, and taking them in table order let an
