@@ -315,7 +315,7 @@ export class Daemon {
     await this.outbox.flush();
     await this.outbox.stop();
     await this.opts.enricher?.close();
-    const lines = [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0) + [...this.journals.values()].reduce((a, j) => a + j.src.stats.lines, 0);
+    const lines = this.fileLines() + [...this.journals.values()].reduce((a, j) => a + j.src.stats.lines, 0);
     if (this.saveFailing === null) this.log.info({ reason, lines, alerts: this.alertsFired }, 'logward stopped; positions saved.');
     else this.log.error({ reason, lines, alerts: this.alertsFired, file: this.store.file, err: this.saveFailing }, 'logward stopped, but the last positions could not be saved; the next start goes on from the previous checkpoint.');
   }
@@ -483,8 +483,12 @@ export class Daemon {
     for (const w of this.caughtUpWaiters.splice(0)) w();
     if (this.caughtUpLogged || this.once || this.stopping) return;
     this.caughtUpLogged = true;
-    const lines = [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0);
-    this.log.info({ lines, alerts: this.alertsFired }, 'Caught up with the files; following new lines (Ctrl-C or SIGTERM stops logward cleanly).');
+    this.log.info({ lines: this.fileLines(), alerts: this.alertsFired }, 'Caught up with the files; following new lines (Ctrl-C or SIGTERM stops logward cleanly).');
+  }
+
+  /** Lines read from followed files since start. */
+  private fileLines(): number {
+    return [...this.followed.values()].reduce((a, f) => a + f.src.stats.lines, 0);
   }
 
   private onJournalBatch(j: FollowedJournal, b: JournalBatch): void {
