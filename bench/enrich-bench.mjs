@@ -6,7 +6,7 @@
 
 import { Enricher, formatOrigin } from '../dist/enrich/index.js';
 import { specialLabel } from '../dist/enrich/special.js';
-import { createLogger } from '../dist/runtime/logger.js';
+import { createLogger } from '../dist/util/logger.js';
 import { systemClock } from '../dist/util/clock.js';
 
 const countArg = process.argv.indexOf('--count');

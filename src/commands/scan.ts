@@ -7,8 +7,8 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { limitHeapGrowth } from '../runtime/heap.js';
 import type { CompiledRuleSet } from '../core/rules.js';
-import { buildDigest, digestMail, ruleFamilies, safeId } from '../digest/digest.js';
-import { escapeControls, safeJson } from '../digest/text.js';
+import { buildDigest, digestMail, ruleFamilies } from '../digest/digest.js';
+import { printable, safeId, safeJson } from '../util/text.js';
 import type { CoverageSnapshot } from '../digest/coverage.js';
 import { sendMailNow } from '../delivery/send-now.js';
 import type { MailContent } from '../delivery/types.js';
@@ -22,7 +22,7 @@ import { resolveInputs, readHead, readLines, type BatchInput } from '../sources/
 import { ReportCollector } from '../sinks/collector.js';
 import { alertJson, writeReport, type OriginOf, type ReportFormat } from '../sinks/report.js';
 import { ATTRIBUTION, Enricher, offlineOrigins } from '../enrich/index.js';
-import { createLogger } from '../runtime/logger.js';
+import { createLogger } from '../util/logger.js';
 import { EventsFile } from '../sinks/events-jsonl.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
@@ -222,11 +222,6 @@ function humanSummary(base: string, c: ReportCollector, incidents: Incident[], t
     }
   }
   return `${out.join('\n')}\n`;
-}
-
-/** Log-derived text on a terminal: control and bidi characters shown escaped, never interpreted. */
-export function printable(s: string): string {
-  return escapeControls(s).replace(/\t/g, '\\x09');
 }
 
 /** The scan's summary as a mail: the digest's layout over the scanned logs. */

@@ -10,7 +10,7 @@ import { resolveInputs, readLines } from '../sources/file-batch.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { intOption, parseArgs, usage, type OptionSpec } from './args.js';
-import { printable } from './scan.js';
+import { printable } from '../util/text.js';
 import { selectRuleSet } from './select.js';
 
 export const TEST_RULES_OPTIONS: readonly OptionSpec[] = [

@@ -14,8 +14,8 @@ import { checkTimeZone } from '../core/time.js';
 import type { FormatName, Severity } from '../core/types.js';
 import type { JournalFilter } from '../sources/journal-tail.js';
 import { interpolate } from './env.js';
-import { validateCron } from '../runtime/schedule.js';
-import { isLoopbackHost } from '../http/loopback.js';
+import { validateCron } from '../util/cron.js';
+import { isLoopbackHost } from '../util/loopback.js';
 import { configSchema, ruleFileSchema, type ENRICH_PROVIDERS, type RawConfig, type RawRuleFile } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';

@@ -10,7 +10,7 @@
 // (counted). Maps are never used as LRU lists: deleting at a V8 Map's front makes every
 // later walk from the front skip the deleted slots.
 
-import { createHash } from 'node:crypto';
+import { hash16 } from '../util/hash.js';
 import type { CompiledRule, DetectionLimits } from './rules.js';
 import type { DetectionEvent, Incident } from './types.js';
 import { EventRing, Ipv4Index, NONE, SlotStore, ipv4Number, ipv4String, kthSmallest } from './window-store.js';
@@ -517,5 +517,5 @@ function addCapped(set: Set<string>, v: string | null, cap: number): boolean {
 
 /** Same rule, key and first event time -> same id, across runs and restarts. */
 export function incidentId(rule: string, key: string, first: number): string {
-  return createHash('sha256').update(`${rule}\n${key}\n${first}`).digest('hex').slice(0, 16);
+  return hash16(`${rule}\n${key}\n${first}`);
 }

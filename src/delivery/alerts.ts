@@ -6,14 +6,13 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { SEVERITIES, type Incident, type Severity } from '../core/types.js';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
-import { escapeHtml, escapeJsonText, oneLine } from '../digest/text.js';
+import { escapeHtml, escapeJsonText, keyText, oneLine, safeId } from '../util/text.js';
+import { hash16 } from '../util/hash.js';
 import { DurableAppend } from '../util/durable-append.js';
-import { safeId } from '../digest/digest.js';
 import type { MailContent, MessageQueue, OutboxMessage } from './types.js';
 
 const HOUR_MS = 3_600_000;
@@ -104,7 +103,7 @@ export class AlertDispatcher {
     if (this.rate.folded.length === 0 || this.rate.sent.length >= this.config.mail.alertsPerHour) return;
     const folded = this.rate.folded;
     const more = this.rate.foldedMore;
-    const id = createHash('sha256').update(folded.map((f) => f.id).join(',')).digest('hex').slice(0, 16);
+    const id = hash16(folded.map((f) => f.id).join(','));
     this.rate.sent.push(now);
     this.rate.folded = [];
     this.rate.foldedMore = 0;
@@ -133,10 +132,6 @@ export class AlertDispatcher {
     const r = this.queue.enqueue(msg);
     if (r === 'full') this.log.error({ id: msg.id }, 'The outbox is full (delivery.max_pending): this message was dead-lettered; check the mail server or webhook.');
   }
-}
-
-function keyText(i: { key: string | null; keyField: string | null }): string {
-  return i.key === null ? 'host-wide' : `${i.keyField ?? 'key'}=${i.key}`;
 }
 
 export function alertSubject(i: Incident, host: string): string {

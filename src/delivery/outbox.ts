@@ -10,19 +10,20 @@
 //   <dir>/dead/<id>.json      { v, message, attempts, error, deadAt, enqueuedAt }
 //   <dir>/sent.jsonl          {"id","at"} per delivered message
 
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import got from 'got';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../runtime/logger.js';
-import { safeJson } from '../digest/text.js';
+import type { Logger } from '../util/logger.js';
+import { safeFileId, safeJson } from '../util/text.js';
+import { hash16 } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Clock } from '../util/clock.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import { version } from '../util/version.js';
 import {
-  classifySmtpError, createTransport, readMailAddressing, readSmtpSettings, safeFileId, scrubSecret, smtpMode, toMailOptions, writeEml,
+  classifySmtpError, createTransport, readMailAddressing, readSmtpSettings, scrubSecret, smtpMode, toMailOptions, writeEml,
   type MailAddressing, type SmtpErrorKind, type SmtpSettings, type SmtpTransport,
 } from './smtp.js';
 import type { EnqueueResult, MessageQueue, OutboxMessage } from './types.js';
@@ -470,7 +471,7 @@ export class Outbox implements MessageQueue {
 
 /** The pending/dead file name of an id: readable, and unique by a hash of the whole id. */
 export function fileName(id: string): string {
-  return `${safeFileId(id).slice(0, 80)}-${createHash('sha256').update(id).digest('hex').slice(0, 16)}.json`;
+  return `${safeFileId(id).slice(0, 80)}-${hash16(id)}.json`;
 }
 
 /** A webhook URL without its path, query or credentials (a Slack URL's path is its secret). */

@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import type { Config } from '../config/load.js';
-import { createLogger } from '../runtime/logger.js';
+import { createLogger } from '../util/logger.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { Outbox } from './outbox.js';

@@ -12,6 +12,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Config } from '../config/load.js';
 import { publishFilesExclusive } from '../util/atomic-write.js';
 import { describeSystemError } from '../util/errors.js';
+import { safeFileId } from '../util/text.js';
 import type { MailContent } from './types.js';
 
 export type SmtpMode = 'STARTTLS' | 'TLS' | 'plain';
@@ -209,12 +210,6 @@ export async function writeEml(dir: string, mail: MailContent, addressing: MailA
   const base = `${stamp}_${safeFileId(mail.messageId)}`;
   const suffix = publishFilesExclusive([{ name: (s) => path.join(dir, `${base}${s}.eml`), data: raw }], 0o640);
   return path.join(dir, `${base}${suffix}.eml`);
-}
-
-/** A file-name-safe form of an id (at most 100 characters). */
-export function safeFileId(id: string): string {
-  const s = id.replace(/[^A-Za-z0-9._@-]/g, '_').replace(/^\.+/, '_');
-  return (s === '' ? '_' : s).slice(0, 100);
 }
 
 // --- Secrets and errors ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { toCsv } from '../sinks/csv.js';
 import type { JournalRecord } from '../sinks/incident-journal.js';
 import type { MailContent } from '../delivery/types.js';
 import type { CoverageSnapshot, SourceCoverage } from './coverage.js';
-import { escapeHtml, oneLine, zonedStamp } from './text.js';
+import { escapeHtml, keyText, oneLine, safeId, zonedStamp } from '../util/text.js';
 
 export interface DigestInput {
   host: string;
@@ -183,7 +183,7 @@ export function digestText(d: DigestModel): string {
     out.push('', '== Incidents ==');
     out.push(`  ${pad('first', 20)} ${pad('severity', 8)} ${pad('rule', 20)} ${pad('key', 30)} count`);
     for (const i of d.incidents) {
-      out.push(`  ${pad(i.first, 20)} ${pad(i.severity, 8)} ${pad(i.rule, 20)} ${pad(keyText(i), 30)} ${i.count}`);
+      out.push(`  ${pad(i.first, 20)} ${pad(i.severity, 8)} ${pad(i.rule, 20)} ${pad(oneLine(keyText(i, '(host-wide)')), 30)} ${i.count}`);
     }
   }
   out.push('', '== What was read ==');
@@ -222,7 +222,7 @@ export function digestHtml(d: DigestModel): string {
     }
     h.push('<h3>Incidents</h3><table border="1" cellpadding="4" cellspacing="0"><tr><th>first</th><th>severity</th><th>rule</th><th>key</th><th>count</th><th>users</th></tr>');
     for (const i of d.incidents) {
-      h.push(`<tr><td>${e(i.first)}</td><td>${e(i.severity)}</td><td>${e(i.rule)}</td><td>${e(keyText(i))}</td><td>${i.count}</td><td>${e(i.users.join(', '))}</td></tr>`);
+      h.push(`<tr><td>${e(i.first)}</td><td>${e(i.severity)}</td><td>${e(i.rule)}</td><td>${e(oneLine(keyText(i, '(host-wide)')))}</td><td>${i.count}</td><td>${e(i.users.join(', '))}</td></tr>`);
     }
     h.push('</table>');
   }
@@ -275,20 +275,12 @@ function offenderLine(o: Offender): string {
   return `${pad(oneLine(o.ip), 39)}${origin} ${o.incidents} incident${o.incidents === 1 ? '' : 's'} (${hist})${users}`;
 }
 
-function keyText(i: DigestIncident): string {
-  return i.key === null ? '(host-wide)' : oneLine(`${i.keyField ?? 'key'}=${i.key}`);
-}
-
 function topShapes(c: SourceCoverage): [string, number][] {
   return Object.entries(c.shapes).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, TOP_SHAPES);
 }
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
-export function safeId(s: string): string {
-  return s.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 64) || 'host';
 }
 
 /** Rule name -> its family, the rule file's name (ssh, web, sudo ...), for the digest's sections. */

@@ -8,7 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../util/logger.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Clock } from '../util/clock.js';
 import { describeSystemError } from '../util/errors.js';

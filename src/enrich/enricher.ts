@@ -6,7 +6,7 @@
 
 import { normalizeIp } from '../core/ip.js';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import { describeSystemError } from '../util/errors.js';
 import { parseIp } from './addr.js';

@@ -6,7 +6,7 @@
 // string as ipinfo documents, and never appears in a message, a log line or a file.
 
 import { got, type Response } from 'got';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 
 export type ProviderName = 'ipinfo' | 'ipapi';

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config/load.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../util/logger.js';
 import { describeSystemError } from '../util/errors.js';
 import { dashboardPage, loginPage } from './dashboard-page.js';
 import type { LiveBoard } from './live-board.js';

@@ -4,7 +4,7 @@
 // (\x1b), so neither `cat` nor a viewer interprets them; and every cell is quoted.
 
 import { createObjectCsvStringifier } from 'csv-writer';
-import { escapeControls } from '../digest/text.js';
+import { escapeControls } from '../util/text.js';
 
 // LibreOffice trims leading blanks before it looks for a formula, so " =1+1" runs too.
 const FORMULA_START = /^(?:[\t\r]|\s*[=+\-@])/;

@@ -9,7 +9,7 @@ import { isoUtc } from '../core/time.js';
 import type { DetectionEvent } from '../core/types.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import { DurableAppend } from '../util/durable-append.js';
-import { safeJson } from '../digest/text.js';
+import { safeJson } from '../util/text.js';
 
 const FLUSH_BYTES = 1 << 20;
 

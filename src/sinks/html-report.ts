@@ -5,7 +5,7 @@
 
 import { isoUtc } from '../core/time.js';
 import type { Incident } from '../core/types.js';
-import { escapeHtml } from '../digest/text.js';
+import { escapeHtml } from '../util/text.js';
 import type { ReportCollector } from './collector.js';
 import type { OriginOf, ReportMeta } from './report.js';
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DurableAppend } from '../util/durable-append.js';
-import { escapeJsonText, safeJson } from '../digest/text.js';
+import { escapeJsonText, safeJson } from '../util/text.js';
 
 export const JOURNAL_NAME = 'incidents.jsonl';
 const MAX_RECORDS = 200_000;

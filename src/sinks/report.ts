@@ -11,7 +11,7 @@ import { isoUtc } from '../core/time.js';
 import type { Incident } from '../core/types.js';
 import { publishFilesExclusive, type Content } from '../util/atomic-write.js';
 import { toCsv } from './csv.js';
-import { safeJson } from '../digest/text.js';
+import { safeJson } from '../util/text.js';
 import { topN, type ReportCollector } from './collector.js';
 
 export interface ReportMeta {

@@ -1,8 +1,8 @@
 // A file's identity across renames: device + inode, plus a hash of its first bytes so an
 // inode reused by a new file (delete then create) is not mistaken for the old one.
 
-import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { hash16 } from '../util/hash.js';
 
 /** Bytes hashed from the start of a file. A shorter file is hashed as far as it goes. */
 export const HEAD_BYTES = 256;
@@ -18,7 +18,7 @@ export interface Fingerprint {
 export function hashHead(fd: number, len: number): string {
   const buf = Buffer.alloc(len);
   const n = len === 0 ? 0 : fs.readSync(fd, buf, 0, len, 0);
-  return crypto.createHash('sha256').update(buf.subarray(0, n)).digest('hex').slice(0, 16);
+  return hash16(buf.subarray(0, n));
 }
 
 export function fingerprintOf(fd: number, st: fs.Stats): Fingerprint {

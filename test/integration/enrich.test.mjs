@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Enricher } from '../../dist/enrich/index.js';
-import { createLogger } from '../../dist/runtime/logger.js';
+import { createLogger } from '../../dist/util/logger.js';
 import { ROOT } from '../helpers/cli.mjs';
 
 const TOKEN = 'tok-s3cret-abc';
@@ -212,7 +212,7 @@ test('two processes saving the same cache file at once both keep their entries i
   const file = path.join(dir, 'ip-cache.json');
   const script = (prefix) => `
     import { OriginCache } from ${JSON.stringify(path.join(ROOT, 'dist/enrich/cache.js'))};
-    import { createLogger } from ${JSON.stringify(path.join(ROOT, 'dist/runtime/logger.js'))};
+    import { createLogger } from ${JSON.stringify(path.join(ROOT, 'dist/util/logger.js'))};
     const log = createLogger({ level: 'silent' });
     const c = OriginCache.open(${JSON.stringify(file)}, { ttlMs: 3600000, negativeTtlMs: 600000, maxEntries: 100000, clock: { now: () => Date.now() }, log });
     for (let round = 0; round < 20; round++) {

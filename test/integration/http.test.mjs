@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { startHttpServer } from '../../dist/http/server.js';
-import { createLogger } from '../../dist/runtime/logger.js';
+import { createLogger } from '../../dist/util/logger.js';
 import { runCli, tempDir } from '../helpers/cli.mjs';
 
 const HOSTILE = 'evil"source\nlogward_incidents_open 999 \\';

@@ -12,7 +12,7 @@ import { simpleParser } from 'mailparser';
 import { ROOT, runCli, tempDir } from '../helpers/cli.mjs';
 import { closedPort, makeCert, startSilentServer, startSmtpServer } from '../helpers/smtp.mjs';
 import { loadConfig } from '../../dist/config/load.js';
-import { createLogger } from '../../dist/runtime/logger.js';
+import { createLogger } from '../../dist/util/logger.js';
 import { systemClock } from '../../dist/util/clock.js';
 import { Outbox, fileName } from '../../dist/delivery/outbox.js';
 import { classifySmtpError, readSmtpSettings } from '../../dist/delivery/smtp.js';

@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { ROOT, tempDir } from '../helpers/cli.mjs';
 import { loadConfig } from '../../dist/config/load.js';
-import { createLogger } from '../../dist/runtime/logger.js';
+import { createLogger } from '../../dist/util/logger.js';
 import { systemClock } from '../../dist/util/clock.js';
 import { Outbox, fileName } from '../../dist/delivery/outbox.js';
 

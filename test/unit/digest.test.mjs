@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildDigest, digestMail, digestText, digestHtml, digestCsv } from '../../dist/digest/digest.js';
 import { Coverage, shapeOf, SHAPE_SAMPLE } from '../../dist/digest/coverage.js';
-import { oneLine, escapeHtml } from '../../dist/digest/text.js';
+import { oneLine, escapeHtml } from '../../dist/util/text.js';
 import { AlertDispatcher, alertMail } from '../../dist/delivery/alerts.js';
 
 const H = 3_600_000;

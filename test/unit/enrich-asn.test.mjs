@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AsnTable } from '../../dist/enrich/asn-table.js';
 import { parseIp } from '../../dist/enrich/addr.js';
 import { Enricher, formatOrigin } from '../../dist/enrich/index.js';
-import { createLogger } from '../../dist/runtime/logger.js';
+import { createLogger } from '../../dist/util/logger.js';
 import { systemClock } from '../../dist/util/clock.js';
 
 const V4 = [

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OriginCache } from '../../dist/enrich/cache.js';
-import { createLogger } from '../../dist/runtime/logger.js';
+import { createLogger } from '../../dist/util/logger.js';
 
 const HOUR = 3_600_000;
 const answer = (org) => ({ country: 'US', region: null, city: null, timeZone: 'America/Chicago', asn: 15169, org });

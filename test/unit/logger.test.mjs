@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '../../dist/runtime/logger.js';
+import { createLogger } from '../../dist/util/logger.js';
 
 test('a log line escapes separators, C1 and bidi characters from log text, and parses back to the same text', () => {
   const lines = [];

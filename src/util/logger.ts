@@ -3,7 +3,7 @@
 
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { escapeJsonText } from '../digest/text.js';
+import { escapeJsonText } from './text.js';
 
 export type { Logger };
 

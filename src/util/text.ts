@@ -53,3 +53,24 @@ export function zonedStamp(ms: number, timeZone: string): string {
   for (const part of f.formatToParts(ms)) p[part.type] = part.value;
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
+
+/** Log-derived text on a terminal: control and bidi characters shown escaped, never interpreted. */
+export function printable(s: string): string {
+  return escapeControls(s).replace(/\t/g, '\\x09');
+}
+
+/** How an incident's key reads in a subject or a list: `ip=203.0.113.7`, or `hostWide` for a rule without a key. */
+export function keyText(i: { key: string | null; keyField: string | null }, hostWide = 'host-wide'): string {
+  return i.key === null ? hostWide : `${i.keyField ?? 'key'}=${i.key}`;
+}
+
+/** A host name or label reduced to characters safe in a Message-ID or a file name (at most 64). */
+export function safeId(s: string): string {
+  return s.replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 64) || 'host';
+}
+
+/** A file-name-safe form of an id (at most 100 characters). */
+export function safeFileId(id: string): string {
+  const s = id.replace(/[^A-Za-z0-9._@-]/g, '_').replace(/^\.+/, '_');
+  return (s === '' ? '_' : s).slice(0, 100);
+}
