@@ -8,7 +8,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { Detector, type DetectorSource } from '../core/detector.js';
 import type { CompiledRuleSet } from '../core/rules.js';
 import { isoUtc } from '../core/time.js';

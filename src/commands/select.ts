@@ -1,7 +1,7 @@
 // Builds the runtime rule set from the frozen Config plus command-line selection
 // (--rules, --window, --threshold). Shared by scan, test-rules and run.
 
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { compileRuleSet, type CompiledRuleSet, type DetectionSpec } from '../core/rules.js';
 import { AppError } from '../util/errors.js';
 import { usage } from './args.js';

@@ -2,7 +2,8 @@
 // as scan and run would, checks the SMTP_* environment and mail.ca_file, and prints every
 // problem with its path (exit 78) or a summary.
 
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { readSmtpSettings, smtpMode } from '../delivery/smtp.js';
 import { AppError } from '../util/errors.js';
 import { parseArgs, type OptionSpec } from './args.js';

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SEVERITIES, type Incident, type Severity } from '../core/types.js';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import { escapeHtml, escapeJsonText, keyText, oneLine, safeId } from '../util/text.js';

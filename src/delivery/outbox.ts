@@ -14,7 +14,7 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import got from 'got';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
 import { safeFileId, safeJson } from '../util/text.js';
 import { hash16 } from '../util/hash.js';

@@ -2,7 +2,7 @@
 // as the daemon's, so a failed send is not lost but retried by `logward run`.
 
 import path from 'node:path';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { createLogger } from '../util/logger.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { publishFilesExclusive } from '../util/atomic-write.js';
 import { describeSystemError } from '../util/errors.js';
 import { safeFileId } from '../util/text.js';

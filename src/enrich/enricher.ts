@@ -5,7 +5,7 @@
 // never throws and never waits past its deadline: detection must not wait for a network.
 
 import { normalizeIp } from '../core/ip.js';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import { describeSystemError } from '../util/errors.js';

@@ -9,7 +9,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
 import { describeSystemError } from '../util/errors.js';
 import { dashboardPage, loginPage } from './dashboard-page.js';

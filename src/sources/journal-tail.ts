@@ -8,19 +8,9 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
+import type { JournalFilter } from '../config/types.js';
 
-export interface JournalFilter {
-  /** systemd units (journalctl -u), any of them. */
-  readonly units: readonly string[];
-  /** Syslog identifiers (journalctl -t), any of them. */
-  readonly identifiers: readonly string[];
-  /** Journal files to read instead of the system journal (journalctl --file). */
-  readonly files: readonly string[];
-  /** A journal directory to read instead of the system journal (journalctl -D). */
-  readonly directory: string | null;
-  /** The journalctl binary. */
-  readonly journalctl: string;
-}
+export type { JournalFilter };
 
 export interface JournalBatch {
   lines: string[];
