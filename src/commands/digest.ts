@@ -7,12 +7,12 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { buildDigest, digestMail, digestText, ruleFamilies } from '../digest/digest.js';
 import { sendMailNow } from '../delivery/send-now.js';
-import { StateStore } from '../sources/checkpoint.js';
+import { StateStore } from '../runtime/state.js';
 import { JOURNAL_NAME, readJournal } from '../sinks/incident-journal.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { parseArgs, type OptionSpec } from './args.js';
-import { selectRuleSet } from './select.js';
+import { selectRuleSet } from '../config/select.js';
 
 export const DIGEST_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string' },

@@ -28,7 +28,7 @@ import { AppError, describeSystemError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { version } from '../util/version.js';
 import { intOption, looksLikeRuleName, parseArgs, usage, type OptionSpec } from './args.js';
-import { selectRuleSet } from './select.js';
+import { selectRuleSet } from '../config/select.js';
 
 export const SCAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string' },

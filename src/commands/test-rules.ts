@@ -11,7 +11,7 @@ import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { intOption, parseArgs, usage, type OptionSpec } from './args.js';
 import { printable } from '../util/text.js';
-import { selectRuleSet } from './select.js';
+import { selectRuleSet } from '../config/select.js';
 
 export const TEST_RULES_OPTIONS: readonly OptionSpec[] = [
   { name: 'rules', kind: 'list' },

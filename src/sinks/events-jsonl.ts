@@ -3,6 +3,7 @@
 // temporary file in batches and renamed into place at the end, so a reader never sees
 // half a scan; a failed scan leaves no file behind.
 
+import type { Sink } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isoUtc } from '../core/time.js';
@@ -20,10 +21,11 @@ export function eventLine(ev: DetectionEvent): string {
   });
 }
 
-export class EventsFile {
+export class EventsFile implements Sink {
+  readonly name = 'events file';
   private parts: string[] = [];
   private size = 0;
-  private closed = false;
+  private done = false;
 
   private constructor(private readonly target: string, private readonly tmp: string, private readonly fd: number) {}
 
@@ -35,6 +37,10 @@ export class EventsFile {
     } catch (err) {
       throw unwritable(target, err);
     }
+  }
+
+  event(ev: DetectionEvent): void {
+    this.write(ev);
   }
 
   write(ev: DetectionEvent): void {
@@ -49,7 +55,7 @@ export class EventsFile {
       this.flush();
       fs.fsyncSync(this.fd);
       fs.closeSync(this.fd);
-      this.closed = true;
+      this.done = true;
       fs.renameSync(this.tmp, this.target);
     } catch (err) {
       this.abort();
@@ -58,9 +64,9 @@ export class EventsFile {
   }
 
   abort(): void {
-    if (!this.closed) {
+    if (!this.done) {
       try { fs.closeSync(this.fd); } catch { /* already closed */ }
-      this.closed = true;
+      this.done = true;
     }
     fs.rmSync(this.tmp, { force: true });
   }
@@ -88,7 +94,8 @@ function unwritable(target: string, err: unknown): AppError {
  * covers the batch is saved. At start it is cut back to the size the last checkpoint
  * recorded, so events of lines that will be read again are not written twice.
  */
-export class EventsAppender {
+export class EventsAppender implements Sink {
+  readonly name = 'events file';
   private parts: string[] = [];
   private readonly out: DurableAppend;
   private bytes: number;
@@ -113,6 +120,10 @@ export class EventsAppender {
   /** Bytes written so far (what a checkpoint records). */
   get size(): number {
     return this.bytes;
+  }
+
+  event(ev: DetectionEvent): void {
+    this.add(ev);
   }
 
   add(ev: DetectionEvent): void {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
 import { LineSplitter, type SplitStats } from '../core/split.js';
-import { inside } from './paths.js';
+import { listEntry } from './file-set.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import { expandGlob, hasWildcard } from '../util/glob.js';
 
@@ -92,19 +92,9 @@ export function resolveInputs(args: readonly string[], warn: (msg: string) => vo
  * link, or a link leading outside dir (warned about).
  */
 function listed(file: string, dir: string, warn: (msg: string) => void): fs.Stats | null {
-  try {
-    if (fs.lstatSync(file).isSymbolicLink()) {
-      const real = fs.realpathSync(file);
-      const root = fs.realpathSync(dir);
-      if (!inside(real, root)) {
-        warn(`${file}: a symbolic link to ${real}, outside ${dir}; skipped (name the file itself to read it)`);
-        return null;
-      }
-    }
-    return fs.statSync(file);
-  } catch {
-    return null;
-  }
+  const l = listEntry(file, dir, false);
+  if (l.kind === 'outside') warn(`${file}: a symbolic link to ${l.target}, outside ${dir}; skipped (name the file itself to read it)`);
+  return l.kind === 'ok' ? l.stats : null;
 }
 
 function kindOf(st: fs.Stats): string {

@@ -4,7 +4,6 @@
 import type { Config } from '../config/types.js';
 import { compileRuleSet, type CompiledRuleSet, type DetectionSpec } from '../core/rules.js';
 import { AppError } from '../util/errors.js';
-import { usage } from './args.js';
 
 export interface Selection {
   rules?: readonly string[];
@@ -18,7 +17,7 @@ export function selectRuleSet(config: Config, sel: Selection, command: string): 
   const names = sel.rules ?? config.enabledRules;
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0) {
-    throw usage(`unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known rules: ${known.join(', ')}`, command);
+    throw new AppError('USAGE', `unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known rules: ${known.join(', ')}; see \`logward ${command} --help\``);
   }
   const chosen = all
     .filter((r) => names.includes(r.name))

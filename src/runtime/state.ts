@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import type { DetectorSnapshot } from '../core/detector.js';
 import type { CoverageSnapshot } from '../digest/coverage.js';
 import type { RateState } from '../delivery/alerts.js';
-import type { TailPosition } from './file-tail.js';
+import type { TailPosition } from '../sources/file-tail.js';
 
 export const STATE_VERSION = 2;
 
