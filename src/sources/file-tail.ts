@@ -9,50 +9,18 @@
 // file that cannot be opened (permissions) keeps its checkpoint until it can, and with
 // `confine` a symbolic link resolving outside that directory is refused. Each such
 // condition is reported once (onEvent 'problem') until it clears.
+// This module is the read state machine: positions, the read budget, partial last lines
+// and when to switch files. Opening a path safely is safe-open.ts; finding and reading
+// rotated siblings and copies is rotation.ts.
 
 import fs from 'node:fs';
-import path from 'node:path';
 import { LineSplitter } from '../core/split.js';
-import { HEAD_BYTES, fingerprintOf, hashHead, sameFile, type Fingerprint } from './fingerprint.js';
-import { fileType, inside } from './paths.js';
+import { HEAD_BYTES, fingerprintOf, sameFile } from './fingerprint.js';
+import { RotationRecovery } from './rotation.js';
+import { probe } from './safe-open.js';
+import type { OpenFile, TailBatch, TailEvent, TailPosition, TailProblem } from './tail-types.js';
 
-/** Where reading stands in one file: what a checkpoint records. */
-export interface TailPosition {
-  path: string;
-  fingerprint: Fingerprint;
-  /** Bytes of complete lines processed. */
-  offset: number;
-  /** Lines processed (the next line is line + 1). */
-  line: number;
-}
-
-export interface TailBatch {
-  /** The file the lines come from (the old name while a rotated file is drained). */
-  file: string;
-  lines: string[];
-  /** Line number of lines[0]. */
-  firstLine: number;
-}
-
-/** Why the followed path cannot be read now; reported once until it clears. */
-export type TailProblem =
-  | { kind: 'missing' }
-  | { kind: 'unreadable'; error: NodeJS.ErrnoException }
-  /** A directory, FIFO, socket or device: never opened (a FIFO's open blocks). */
-  | { kind: 'not-a-file'; type: string }
-  /** A symbolic link resolving outside the confining directory. */
-  | { kind: 'outside'; target: string };
-
-export type TailEvent =
-  | { kind: 'opened'; file: string; from: 'checkpoint' | 'beginning' | 'end' }
-  | { kind: 'rotated'; file: string; drained: number }
-  /** The open file was deleted or replaced by something that is not a file; it was read to its end. */
-  | { kind: 'gone'; file: string; drained: number }
-  | { kind: 'truncated'; file: string; offset: number }
-  | { kind: 'problem'; file: string; problem: TailProblem }
-  /** A reported problem (other than a missing file) has cleared: the file is read again. */
-  | { kind: 'readable'; file: string; after: TailProblem }
-  | { kind: 'recovered'; file: string; from: string; lines: number };
+export type { TailBatch, TailEvent, TailPosition, TailProblem } from './tail-types.js';
 
 export interface FileTailOptions {
   maxLineBytes: number;
@@ -77,25 +45,6 @@ export interface FileTailOptions {
 const READ_SIZE = 64 * 1024;
 /** Lines handed over per batch (bounds memory while catching up a backlog). */
 const BATCH_LINES = 1024;
-/** Rotated files that are compressed: never read by the tailer. */
-const COMPRESSED = /\.(?:gz|xz|bz2|zst|lz4|z|zip)$/i;
-/**
- * Non-blocking open: the path is checked to be a regular file first, but it may become a
- * FIFO between the check and the open, and a blocking open of a FIFO without a writer
- * would freeze the daemon. It changes nothing for reads of a regular file.
- */
-const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
-
-interface OpenFile {
-  fd: number;
-  fp: Fingerprint;
-  name: string;
-  offset: number;
-  line: number;
-  splitter: LineSplitter;
-}
-
-type Probe = { ok: true; fd: number; st: fs.Stats } | { ok: false; problem: TailProblem; st: fs.Stats | null };
 
 export class FileTail {
   readonly path: string;
@@ -114,11 +63,21 @@ export class FileTail {
   /** The position in the last file read, kept after it was deleted (what the checkpoint holds). */
   private last: TailPosition | null = null;
   private stoppedAtBudget = false;
+  private readonly confine: string | null;
+  private readonly recovery: RotationRecovery;
   cutLines = 0;
 
   constructor(filePath: string, private readonly opts: FileTailOptions) {
     this.path = filePath;
     this.nextFrom = opts.startAt;
+    this.confine = opts.confine ?? null;
+    this.recovery = new RotationRecovery({
+      path: filePath,
+      confine: this.confine,
+      maxLineBytes: opts.maxLineBytes,
+      drainToEnd: (f) => this.drain(f, true),
+      onEvent: (e) => this.opts.onEvent?.(e),
+    });
   }
 
   /** The checkpoint of the current (or last) file, or null before one was opened. */
@@ -157,7 +116,7 @@ export class FileTail {
         if (fst.size < c.offset + c.splitter.pending || !sameFile(c.fp, c.fd, fst)) {
           this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset: c.offset });
           // What the writer appended after our last read survives only in the copy.
-          delivered += this.drainCopy(c);
+          delivered += this.recovery.drainCopy(c);
           c.offset = 0;
           c.splitter = new LineSplitter(this.opts.maxLineBytes);
           c.fp = fingerprintOf(c.fd, fs.fstatSync(c.fd));
@@ -174,7 +133,7 @@ export class FileTail {
       const oldSt = fs.fstatSync(c.fd);
       this.last = this.position();
       this.closeCurrent();
-      delivered += this.drainMissed(oldSt, st);
+      delivered += this.recovery.drainMissed(oldSt, st);
       this.nextFrom = 'beginning';
     }
     return delivered + this.openNext();
@@ -196,7 +155,7 @@ export class FileTail {
       return this.openNext();
     }
     this.last = saved;
-    const r = this.probe(this.path);
+    const r = probe(this.path, this.confine);
     if (r.ok) {
       if (sameFile(saved.fingerprint, r.fd, r.st)) {
         this.started = true;
@@ -204,7 +163,7 @@ export class FileTail {
         let delivered = 0;
         if (r.st.size < c.offset) {
           this.opts.onEvent?.({ kind: 'truncated', file: this.path, offset: c.offset });
-          delivered += this.drainCopy(c);
+          delivered += this.recovery.drainCopy(c);
           c.offset = 0;
           c.line = 0;
           c.splitter = new LineSplitter(this.opts.maxLineBytes);
@@ -223,8 +182,8 @@ export class FileTail {
     let delivered = 0;
     // Rotated while we were stopped: the old file lives on under another name
     // (auth.log.1); read its unread tail before the new file.
-    const old = this.findRotated(saved) ?? this.findCopy(saved.fingerprint, saved.offset);
-    const read = old === null ? null : this.drainFile(old, { fp: saved.fingerprint, offset: saved.offset, line: saved.line });
+    const old = this.recovery.findRotated(saved) ?? this.recovery.findCopy(saved.fingerprint, saved.offset);
+    const read = old === null ? null : this.recovery.drainFile(old, { fp: saved.fingerprint, offset: saved.offset, line: saved.line });
     if (read !== null) {
       const { of, st: oldSt } = read;
       delivered += read.delivered;
@@ -236,7 +195,7 @@ export class FileTail {
       } catch {
         // no new file yet
       }
-      delivered += this.drainMissed(oldSt, now);
+      delivered += this.recovery.drainMissed(oldSt, now);
     }
     this.nextFrom = 'beginning';
     return delivered + this.openNext();
@@ -244,7 +203,7 @@ export class FileTail {
 
   /** Opens the file now at the path (reporting once why it cannot) and reads it. */
   private openNext(): number {
-    const r = this.probe(this.path);
+    const r = probe(this.path, this.confine);
     if (!r.ok) {
       this.report(r.problem);
       if (this.nextFrom === 'end') {
@@ -266,72 +225,6 @@ export class FileTail {
     return this.drain(this.cur, false);
   }
 
-  /**
-   * Opens p if it is a regular file logward may read. Checked before the open: a FIFO is
-   * never opened and a link leaving `confine` never followed; checked again after it, on
-   * the descriptor, so a swap between the two checks is caught too.
-   */
-  private probe(p: string): Probe {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      // A dangling link is a missing file, as is a directory of the path that is gone.
-      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return { ok: false, problem: { kind: 'missing' }, st: null };
-      return { ok: false, problem: { kind: 'unreadable', error: e }, st: null };
-    }
-    if (!st.isFile()) return { ok: false, problem: { kind: 'not-a-file', type: fileType(st) }, st };
-    const outside = this.outside(p);
-    if (outside !== null) return { ok: false, problem: { kind: 'outside', target: outside }, st };
-    let fd: number;
-    try {
-      fd = fs.openSync(p, OPEN_FLAGS);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT') return { ok: false, problem: { kind: 'missing' }, st: null };
-      return { ok: false, problem: { kind: 'unreadable', error: e }, st };
-    }
-    const fst = fs.fstatSync(fd);
-    let problem: TailProblem | null = null;
-    if (!fst.isFile()) problem = { kind: 'not-a-file', type: fileType(fst) };
-    else if (this.opts.confine != null) {
-      try {
-        const real = fs.realpathSync(p);
-        const rst = fs.statSync(real);
-        if (rst.dev !== fst.dev || rst.ino !== fst.ino || !inside(real, this.confineDir())) problem = { kind: 'outside', target: real };
-      } catch {
-        problem = { kind: 'missing' };
-      }
-    }
-    if (problem !== null) {
-      fs.closeSync(fd);
-      return { ok: false, problem, st: fst };
-    }
-    return { ok: true, fd, st: fst };
-  }
-
-  /** Where a link at p leads when that is outside `confine`, else null. */
-  private outside(p: string): string | null {
-    if (this.opts.confine == null) return null;
-    let real: string;
-    try {
-      real = fs.realpathSync(p);
-    } catch {
-      return null; // gone meanwhile: the open reports it
-    }
-    return inside(real, this.confineDir()) ? null : real;
-  }
-
-  private confineDir(): string {
-    const dir = this.opts.confine!;
-    try {
-      return fs.realpathSync(dir);
-    } catch {
-      return path.resolve(dir);
-    }
-  }
-
   /** Reports a problem unless it is the one reported last. */
   private report(problem: TailProblem): void {
     if (this.problem !== null && problemKey(this.problem) === problemKey(problem)) return;
@@ -343,119 +236,6 @@ export class FileTail {
     const was = this.problem;
     this.problem = null;
     if (was !== null && was.kind !== 'missing') this.opts.onEvent?.({ kind: 'readable', file: this.path, after: was });
-  }
-
-  /**
-   * Two rotations between two reads (or while logward was stopped): the file written
-   * between the old one and the new one was renamed away before it was ever opened. It is
-   * a sibling (auth.log.1) that is neither of the two and was written after the old file's
-   * last write; read each such file whole, oldest first, before the new file.
-   */
-  private drainMissed(old: fs.Stats, now: fs.Stats | null): number {
-    const same = (st: fs.Stats, other: fs.Stats | null): boolean => other !== null && st.dev === other.dev && st.ino === other.ino;
-    const missed = this.rotatedSiblings().filter(({ st }) => st.size > 0 && st.mtimeMs >= old.mtimeMs && !same(st, old) && !same(st, now));
-    let delivered = 0;
-    for (const { p } of missed.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
-      const read = this.drainFile(p, { fp: null, offset: 0, line: 0 });
-      if (read === null) continue;
-      delivered += read.delivered;
-      this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: p, lines: read.of.line });
-    }
-    return delivered;
-  }
-
-  /**
-   * Regular files beside the followed one whose names extend its name (auth.log.1,
-   * auth.log-20240301; not compressed ones, and with `confine` only those resolving
-   * inside it), by name: where its rotated files are.
-   */
-  private rotatedSiblings(): { p: string; st: fs.Stats }[] {
-    const dir = path.dirname(this.path);
-    const base = path.basename(this.path);
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return []; // an unreadable directory has no siblings to recover
-    }
-    const out: { p: string; st: fs.Stats }[] = [];
-    for (const n of names.sort()) {
-      if (n === base || !n.startsWith(base) || COMPRESSED.test(n)) continue;
-      const p = path.join(dir, n);
-      try {
-        const st = fs.statSync(p);
-        if (st.isFile() && this.outside(p) === null) out.push({ p, st });
-      } catch {
-        // gone or unreadable: not ours to follow
-      }
-    }
-    return out;
-  }
-
-  /** The first rotated sibling whose stats fit and whose first bytes pass `starts`. */
-  private findSibling(fits: (st: fs.Stats) => boolean, starts: (fd: number, st: fs.Stats) => boolean): string | null {
-    for (const { p, st } of this.rotatedSiblings()) {
-      if (!fits(st)) continue;
-      try {
-        const fd = fs.openSync(p, OPEN_FLAGS);
-        try {
-          if (starts(fd, st)) return p;
-        } finally {
-          fs.closeSync(fd);
-        }
-      } catch {
-        // unreadable sibling: not ours to follow
-      }
-    }
-    return null;
-  }
-
-  /** A sibling with the checkpoint's identity: the file itself, renamed (auth.log.1). */
-  private findRotated(saved: TailPosition): string | null {
-    const fp = saved.fingerprint;
-    return this.findSibling((st) => st.dev === fp.dev && st.ino === fp.ino, (fd, st) => sameFile(fp, fd, st));
-  }
-
-  /** A copytruncate copy: another inode, the checkpoint's first bytes, at least `offset` long. */
-  private findCopy(fp: Fingerprint, offset: number): string | null {
-    if (fp.headLen === 0) return null;
-    return this.findSibling((st) => (st.dev !== fp.dev || st.ino !== fp.ino) && st.size >= offset, (fd) => hashHead(fd, fp.headLen) === fp.head);
-  }
-
-  /**
-   * Reads the unread end of a copytruncated file from its copy (auth.log.1: another inode
-   * that starts with the same bytes and is at least as long as what was read).
-   */
-  private drainCopy(c: OpenFile): number {
-    const copy = this.findCopy(c.fp, c.offset);
-    const read = copy === null ? null : this.drainFile(copy, { fp: c.fp, offset: c.offset, line: c.line, splitter: c.splitter });
-    if (read === null) return 0;
-    this.opts.onEvent?.({ kind: 'recovered', file: this.path, from: read.of.name, lines: read.of.line - c.line });
-    c.line = read.of.line;
-    return read.delivered;
-  }
-
-  /**
-   * Reads another file than the current one (a rotated file, a copy, one missed between
-   * two rotations) from a position to its end, and closes it. fp null: its own identity.
-   * null when it cannot be opened or is not a regular file.
-   */
-  private drainFile(p: string, at: { fp: Fingerprint | null; offset: number; line: number; splitter?: LineSplitter }): { of: OpenFile; st: fs.Stats; delivered: number } | null {
-    let fd: number;
-    try {
-      fd = fs.openSync(p, OPEN_FLAGS);
-    } catch {
-      return null;
-    }
-    try {
-      const st = fs.fstatSync(fd);
-      if (!st.isFile()) return null;
-      const of: OpenFile = { fd, fp: at.fp ?? fingerprintOf(fd, st), name: p, offset: at.offset, line: at.line, splitter: at.splitter ?? new LineSplitter(this.opts.maxLineBytes) };
-      const delivered = this.drain(of, true);
-      return { of, st: fs.fstatSync(fd), delivered };
-    } finally {
-      fs.closeSync(fd);
-    }
   }
 
   /** Reads from the file's offset to its end; final: a last line without newline is a line. */
