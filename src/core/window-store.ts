@@ -221,6 +221,39 @@ export class EventRing<E> {
 }
 
 /**
+ * A slot's window as (time, event) in time order; the event is undefined when it has left
+ * the ring. The key's chain since its window last started holds exactly its window's
+ * events plus older ones dropped by time, so the newest `count` with time >= the oldest
+ * kept are the window.
+ */
+export function windowEvents<E extends { readonly time: number }>(slots: SlotStore, ring: EventRing<E>, s: number): { t: number; ev: E | undefined }[] {
+  const n = slots.count(s);
+  const { arr, at } = slots.timesOf(s);
+  const maxT = slots.maxT(s);
+  const lo = n > 0 ? maxT - arr[at]! : Infinity;
+  const found: E[] = [];
+  let q = slots.lastSeq(s);
+  while (q !== NONE && found.length < n) {
+    const ev = ring.get(q);
+    if (ev === undefined) break;
+    if (ev.time >= lo) found.push(ev);
+    q = ring.prev(q);
+  }
+  found.reverse(); // arrival order; a stable sort by time then matches the window's order
+  found.sort((a, b) => a.time - b.time);
+  const out: { t: number; ev: E | undefined }[] = [];
+  // Events missing from the ring keep their times (and so the count).
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const t = maxT - arr[at + i]!;
+    const missing = n - i > found.length - j;
+    if (!missing && found[j]!.time === t) out.push({ t, ev: found[j++] });
+    else out.push({ t, ev: undefined });
+  }
+  return out;
+}
+
+/**
  * The k-th smallest value (0-based) of a scratch array, which it reorders: quickselect,
  * linear on average. Checkpoints and evictions need one cut among a million key times,
  * where a full sort took ~100 ms.
