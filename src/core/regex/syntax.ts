@@ -1,4 +1,4 @@
-// The regex side of the backtracking check (see regex-safety.ts): a parser of JavaScript
+// The regex side of the backtracking check (see safety.ts): a parser of JavaScript
 // regex source into a small syntax tree whose leaves are character sets. It models what
 // matters for backtracking (sets, sequences, alternatives, quantifiers, groups,
 // lookarounds, anchors, backreferences), not everything the engine does: the source has

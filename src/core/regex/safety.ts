@@ -15,11 +15,11 @@
 // they are never reached, so [^]*$ or an unanchored ending cannot be a failing suffix.
 // The check is conservative: it may reject a pattern that is safe in practice (ab|ac under
 // a quantifier), never the reverse within what it models. A lookaround is a side branch
-// (its cost counts, what it excludes does not, except for tempered tokens, see Tempered in regex-automaton.ts);
+// (its cost counts, what it excludes does not, except for tempered tokens, see Tempered in automaton.ts);
 // a backreference counts as one character of any kind: it compares text, it does not branch.
 
-import { Automaton, TooComplex, startsAnchored, type Loop, type Position } from './regex-automaton.js';
-import { DOT, FULL, MAX_CP, Parser, contains, intersect, intersects, normalize, type Node, type Ranges } from './regex-syntax.js';
+import { Automaton, TooComplex, startsAnchored, type Loop, type Position } from './automaton.js';
+import { DOT, FULL, MAX_CP, Parser, contains, intersect, intersects, normalize, type Node, type Ranges } from './syntax.js';
 
 export type BacktrackKind = 'nested' | 'alternation' | 'ambiguous' | 'adjacent' | 'unanchored' | 'too-complex';
 
