@@ -2,7 +2,8 @@
 // safety.ts): one state per character set of the pattern, with the loops around it
 // and which constructs made each edge. Pure: no IO.
 
-import { FULL, type Node, type Ranges } from './syntax.js';
+import { FULL, type Ranges } from './ranges.js';
+import type { Node } from './syntax.js';
 
 export interface Loop {
   readonly start: number;
