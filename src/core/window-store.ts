@@ -2,7 +2,7 @@
 // of a small host. A V8 Map of arrays costs ~360 bytes a key; here a key costs 4 bytes
 // per timestamp plus ~40:
 // - timestamps are stored as 32-bit offsets before the key's newest one (a window is at
-//   most 30 days, under 2^32 ms);
+//   most MAX_WINDOW_MS, 30 days, under 2^32 ms);
 // - slots live in typed-array chunks (struct of arrays, no object per key, and no
 //   doubling copy that would spike the peak memory);
 // - IPv4 keys (the usual key) are held as 32-bit numbers in an open-addressing table,

@@ -29,7 +29,7 @@ export interface WindowStats {
 export const EVENT_RING = 1024;
 /**
  * Longest window (30 days): time offsets within it fit 32 bits. The one definition of the
- * limit: the config schema and the CLI check against it.
+ * limit; config and flags that set a window check against it.
  */
 export const MAX_WINDOW_MS = 30 * 86_400_000;
 const OFFSET_MAX = 0xffff_ffff;
@@ -60,7 +60,7 @@ export class RuleWindow {
     this.cooldownMs = rule.spec.cooldownMs;
     this.threshold = rule.spec.threshold;
     this.horizonMs = Math.max(this.windowMs, this.cooldownMs);
-    if (this.windowMs > MAX_WINDOW_MS) throw new RangeError(`rule ${rule.spec.name}: a window is at most 30 days`);
+    if (this.windowMs > MAX_WINDOW_MS) throw new RangeError(`rule ${rule.spec.name}: a window is at most ${MAX_WINDOW_MS / 86_400_000} days`);
     this.slots = new SlotStore(this.threshold);
   }
 
