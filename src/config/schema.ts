@@ -4,10 +4,12 @@
 
 import { z } from 'zod';
 import { FORMAT_NAMES, SEVERITIES } from '../core/types.js';
+import { MAX_WINDOW_MS } from '../core/window.js';
 
 const posInt = z.number().int().positive();
-/** Windows up to 30 days: the window store keeps times as 32-bit millisecond offsets. */
-const windowSecs = posInt.max(2_592_000, 'a window is at most 2592000 seconds (30 days)');
+/** Windows up to core's limit (30 days): the window store keeps times as 32-bit millisecond offsets. */
+const MAX_WINDOW_SECS = MAX_WINDOW_MS / 1000;
+const windowSecs = posInt.max(MAX_WINDOW_SECS, `a window is at most ${MAX_WINDOW_SECS} seconds (${MAX_WINDOW_MS / 86_400_000} days)`);
 const nonNegInt = z.number().int().nonnegative();
 const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and _ (starting with a letter)');
 

@@ -9,7 +9,9 @@ import { PROBE_INVALID, probeSyslog, type SyslogProbe } from './parse/syslog.js'
 import { slotOf } from './rules.js';
 import type { CompiledRuleSet } from './rules.js';
 import type { DetectionEvent, FormatName, Incident, LogRecord, TimeContext } from './types.js';
-import { RuleWindow, type IncidentListener, type KeySnapshot } from './window.js';
+import type { IncidentListener } from './incident.js';
+import { RuleWindow } from './window.js';
+import type { KeySnapshot } from './window-snapshot.js';
 
 export interface DetectorSnapshot {
   /** Newest event time seen, or null before any event. */

@@ -4,7 +4,7 @@
 
 import type { FormatName, Severity } from './types.js';
 import { firstChars } from './first-chars.js';
-import { backtrackRisk } from './regex-safety.js';
+import { backtrackRisk } from './regex/safety.js';
 
 export interface PatternSpec {
   readonly regex: string;
@@ -152,7 +152,7 @@ export function tryCompile(source: string, flags: string): RegExp | string {
 
 /**
  * Compiles a rule's regex and refuses one that can backtrack catastrophically (see
- * regex-safety.ts): patterns run on text an attacker writes, and one such line could stall
+ * regex/safety.ts): patterns run on text an attacker writes, and one such line could stall
  * the daemon for seconds. Returns the problem as text for the caller's path.
  */
 export function compileSafe(source: string, flags: string): RegExp | string {

@@ -2,7 +2,7 @@
 // of a small host. A V8 Map of arrays costs ~360 bytes a key; here a key costs 4 bytes
 // per timestamp plus ~40:
 // - timestamps are stored as 32-bit offsets before the key's newest one (a window is at
-//   most 30 days, under 2^32 ms);
+//   most MAX_WINDOW_MS, 30 days, under 2^32 ms);
 // - slots live in typed-array chunks (struct of arrays, no object per key, and no
 //   doubling copy that would spike the peak memory);
 // - IPv4 keys (the usual key) are held as 32-bit numbers in an open-addressing table,
@@ -218,6 +218,39 @@ export class EventRing<E> {
     this.prevs.length = 0;
     this.seq = 0;
   }
+}
+
+/**
+ * A slot's window as (time, event) in time order; the event is undefined when it has left
+ * the ring. The key's chain since its window last started holds exactly its window's
+ * events plus older ones dropped by time, so the newest `count` with time >= the oldest
+ * kept are the window.
+ */
+export function windowEvents<E extends { readonly time: number }>(slots: SlotStore, ring: EventRing<E>, s: number): { t: number; ev: E | undefined }[] {
+  const n = slots.count(s);
+  const { arr, at } = slots.timesOf(s);
+  const maxT = slots.maxT(s);
+  const lo = n > 0 ? maxT - arr[at]! : Infinity;
+  const found: E[] = [];
+  let q = slots.lastSeq(s);
+  while (q !== NONE && found.length < n) {
+    const ev = ring.get(q);
+    if (ev === undefined) break;
+    if (ev.time >= lo) found.push(ev);
+    q = ring.prev(q);
+  }
+  found.reverse(); // arrival order; a stable sort by time then matches the window's order
+  found.sort((a, b) => a.time - b.time);
+  const out: { t: number; ev: E | undefined }[] = [];
+  // Events missing from the ring keep their times (and so the count).
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const t = maxT - arr[at + i]!;
+    const missing = n - i > found.length - j;
+    if (!missing && found[j]!.time === t) out.push({ t, ev: found[j++] });
+    else out.push({ t, ev: undefined });
+  }
+  return out;
 }
 
 /**

@@ -9,28 +9,15 @@
 // cost per event constant; at the key cap the stalest eighth is evicted in one pass
 // (counted). Maps are never used as LRU lists: deleting at a V8 Map's front makes every
 // later walk from the front skip the deleted slots.
+// What an incident holds is incident.ts's; the checkpoint form is window-snapshot.ts's.
+// Pure: no IO, no clock.
 
-import { hash16 } from '../util/hash.js';
+import { IncidentTable, absorb, absorbTime, incidentView, openIncident, type IncidentListener } from './incident.js';
 import type { CompiledRule, DetectionLimits } from './rules.js';
 import type { DetectionEvent, Incident } from './types.js';
-import { EventRing, Ipv4Index, NONE, SlotStore, ipv4Number, ipv4String, kthSmallest } from './window-store.js';
-
-interface OpenIncident {
-  id: string;
-  key: string;
-  first: number;
-  last: number;
-  firedAt: number;
-  count: number;
-  ips: Set<string>;
-  users: Set<string>;
-  hosts: Set<string>;
-  truncated: boolean;
-  samples: Incident['samples'];
-  lastIp: string | null;
-  lastUser: string | null;
-  lastHost: string | null;
-}
+import { KeyIndex } from './window-keys.js';
+import { PERSIST_KEYS, hitEvent, keySnapshot, persistTextChars, restoredHits, restoredIncident, type KeySnapshot } from './window-snapshot.js';
+import { EventRing, NONE, SlotStore, ipv4String, kthSmallest, windowEvents } from './window-store.js';
 
 export interface WindowStats {
   evictedKeys: number;
@@ -38,28 +25,21 @@ export interface WindowStats {
   incidents: number;
 }
 
-export interface IncidentListener {
-  opened(incident: Incident): void;
-  closed(incident: Incident): void;
-}
-
 /** Events kept per rule for the values and samples of incidents not yet fired. */
 export const EVENT_RING = 1024;
-/** Keys per rule kept in a checkpoint (the most recent), and the sample text kept per hit. */
-export const PERSIST_KEYS = 20_000;
-const PERSIST_TEXT_CHARS = 300;
-/** Longest window (30 days): time offsets within it fit 32 bits. */
+/**
+ * Longest window (30 days): time offsets within it fit 32 bits. The one definition of the
+ * limit; config and flags that set a window check against it.
+ */
 export const MAX_WINDOW_MS = 30 * 86_400_000;
 const OFFSET_MAX = 0xffff_ffff;
 
 export class RuleWindow {
   private readonly slots: SlotStore;
-  private readonly ipIndex = new Ipv4Index();
-  private readonly strIndex = new Map<string, number>();
+  private readonly keys = new KeyIndex();
   private readonly ring = new EventRing<DetectionEvent>(EVENT_RING);
   /** Open incidents, referenced from their slot. */
-  private incidents: (OpenIncident | null)[] = [];
-  private freeIncidents: number[] = [];
+  private readonly incidents = new IncidentTable();
   private lastKey: string | null = null;
   private lastSlot = NONE;
   /** Events since the last sweep, and the watermark of that sweep. */
@@ -80,17 +60,17 @@ export class RuleWindow {
     this.cooldownMs = rule.spec.cooldownMs;
     this.threshold = rule.spec.threshold;
     this.horizonMs = Math.max(this.windowMs, this.cooldownMs);
-    if (this.windowMs > MAX_WINDOW_MS) throw new RangeError(`rule ${rule.spec.name}: a window is at most 30 days`);
+    if (this.windowMs > MAX_WINDOW_MS) throw new RangeError(`rule ${rule.spec.name}: a window is at most ${MAX_WINDOW_MS / 86_400_000} days`);
     this.slots = new SlotStore(this.threshold);
   }
 
   /** Incidents open now (alerted, their burst not over). */
   get openIncidents(): number {
-    return this.incidents.length - this.freeIncidents.length;
+    return this.incidents.open;
   }
 
   get size(): number {
-    return this.ipIndex.size + this.strIndex.size;
+    return this.keys.size;
   }
 
   add(key: string, ev: DetectionEvent): void {
@@ -101,11 +81,11 @@ export class RuleWindow {
     if (key === this.lastKey && this.lastSlot !== NONE) {
       s = this.lastSlot; // a burst of one key
     } else {
-      s = this.lookup(key);
+      s = this.keys.lookup(key);
       if (s === NONE) {
         if (this.size >= this.limits.maxKeysPerRule) this.evictStalest();
         s = slots.alloc(t);
-        this.insert(key, s);
+        this.keys.insert(key, s);
       }
       this.lastKey = key;
       this.lastSlot = s;
@@ -113,11 +93,11 @@ export class RuleWindow {
 
     const ii = slots.inc(s);
     if (ii !== NONE) {
-      const inc = this.incidents[ii]!;
+      const inc = this.incidents.get(ii);
       // A late event still inside the burst's window belongs to it, even with a short
       // cooldown: closing the incident for it would open a second, overlapping one.
       if (t >= inc.first - this.horizonMs && t <= inc.last + this.cooldownMs) {
-        this.absorb(inc, ev);
+        absorb(inc, ev, this.limits);
         if (t > slots.maxT(s)) slots.setMaxT(s, t);
         return;
       }
@@ -172,27 +152,21 @@ export class RuleWindow {
     if (!due) return;
     this.sinceSweep = 0;
     this.sweptAt = watermark;
-    const gone: number[] = [];
-    this.ipIndex.forEach((k, s) => {
-      if (this.newest(s) + this.horizonMs < watermark) gone.push(k);
-    });
-    for (const k of gone) this.remove(ipv4String(k), this.ipIndex.get(k));
-    for (const [key, s] of this.strIndex) if (this.newest(s) + this.horizonMs < watermark) this.remove(key, s);
+    this.keys.removeWhere((s) => this.newest(s) + this.horizonMs < watermark, (s) => this.release(s));
     this.lastSlot = NONE;
     this.lastKey = null;
   }
 
+
   /** End of input: closes every open incident. */
   flush(): void {
-    this.eachKey((s) => {
+    this.keys.eachKey((s) => {
       if (this.slots.inc(s) !== NONE) this.close(s);
     });
-    this.ipIndex.clear();
-    this.strIndex.clear();
+    this.keys.clear();
     this.slots.clear();
     this.ring.clear();
-    this.incidents = [];
-    this.freeIncidents = [];
+    this.incidents.clear();
     this.lastSlot = NONE;
     this.lastKey = null;
   }
@@ -204,33 +178,21 @@ export class RuleWindow {
    */
   exportState(maxKeys = PERSIST_KEYS): KeySnapshot[] {
     const out: KeySnapshot[] = [];
-    // Checkpoints happen every few seconds: under a flood of keys only the most recent
-    // are kept, and sample texts are short; an attack straddling a restart is recent.
-    const max = Math.min(this.limits.maxSampleChars, PERSIST_TEXT_CHARS);
+    const max = persistTextChars(this.limits);
     const cut = this.size > maxKeys ? this.newestCut(maxKeys) : -Infinity;
-    const take = (s: number, ip: number, str: string | null): void => {
+    const take = (s: number, str: string): void => {
       const ii = this.slots.inc(s);
-      const inc = ii === NONE ? null : this.incidents[ii]!;
-      out.push({
-        key: str ?? ipv4String(ip),
-        maxT: this.slots.maxT(s),
-        hits: this.windowEvents(s).map(({ t, ev }) => ev === undefined
-          ? [t, '', 0, null, null, null, '']
-          : [t, ev.source, ev.line, ev.ip, ev.user, ev.host, ev.text.length > max ? ev.text.slice(0, max) : ev.text]),
-        incident: inc === null ? null : {
-          id: inc.id, first: inc.first, last: inc.last, firedAt: inc.firedAt, count: inc.count,
-          ips: [...inc.ips], users: [...inc.users], hosts: [...inc.hosts], truncated: inc.truncated, samples: inc.samples.slice(),
-        },
-      });
+      const inc = ii === NONE ? null : this.incidents.get(ii);
+      out.push(keySnapshot(str, this.slots.maxT(s), windowEvents(this.slots, this.ring, s), inc, max));
     };
     // Newer than the cut first, then ties at it up to maxKeys, as for evictions: taken in
     // table order, ties could crowd out newer keys.
-    this.eachKey((s, ip, str) => {
-      if (this.newest(s) > cut) take(s, ip, str);
+    this.keys.eachKey((s, ip, str) => {
+      if (this.newest(s) > cut) take(s, str ?? ipv4String(ip));
     });
     if (cut !== -Infinity) {
-      this.eachKey((s, ip, str) => {
-        if (out.length < maxKeys && this.newest(s) === cut) take(s, ip, str);
+      this.keys.eachKey((s, ip, str) => {
+        if (out.length < maxKeys && this.newest(s) === cut) take(s, str ?? ipv4String(ip));
       });
     }
     return out;
@@ -245,7 +207,7 @@ export class RuleWindow {
   private newestTimes(): Float64Array {
     const times = new Float64Array(this.size);
     let i = 0;
-    this.eachKey((s) => {
+    this.keys.eachKey((s) => {
       times[i++] = this.newest(s);
     });
     return times;
@@ -257,26 +219,19 @@ export class RuleWindow {
     const slots = this.slots;
     for (const k of keys) {
       if (this.size >= this.limits.maxKeysPerRule) break;
-      if (this.lookup(k.key) !== NONE) continue;
+      if (this.keys.lookup(k.key) !== NONE) continue;
       const s = slots.alloc(k.maxT);
-      this.insert(k.key, s);
-      const hits = k.hits.filter((h) => h[0] <= k.maxT && k.maxT - h[0] <= this.windowMs).slice(-this.threshold).sort((a, b) => a[0] - b[0]);
+      this.keys.insert(k.key, s);
+      const hits = restoredHits(k, this.windowMs, this.threshold);
       const { arr, at } = slots.timesOf(s);
       let seq = NONE;
-      hits.forEach(([time, source, line, ip, user, host, text], i) => {
-        arr[at + i] = k.maxT - time;
-        seq = this.ring.push({ rule, matcher: '', source, line, time, ip, user, host, program: null, text }, seq);
+      hits.forEach((hit, i) => {
+        arr[at + i] = k.maxT - hit[0];
+        seq = this.ring.push(hitEvent(rule, hit), seq);
       });
       slots.setCount(s, hits.length);
       slots.setLastSeq(s, seq);
-      if (k.incident !== null) {
-        const i = k.incident;
-        slots.setInc(s, this.newIncident({
-          id: i.id, key: k.key, first: i.first, last: i.last, firedAt: i.firedAt, count: i.count,
-          ips: new Set(i.ips), users: new Set(i.users), hosts: new Set(i.hosts), truncated: i.truncated,
-          samples: i.samples.slice(), lastIp: null, lastUser: null, lastHost: null,
-        }));
-      }
+      if (k.incident !== null) slots.setInc(s, this.incidents.add(restoredIncident(k.key, k.incident)));
     }
     this.lastKey = null;
     this.lastSlot = NONE;
@@ -292,105 +247,33 @@ export class RuleWindow {
     // older key sit behind them forever (seen: the first address of a 50,000-address
     // flood still held after 48,000 evictions).
     const victims: [number, string | null, number][] = [];
-    this.eachKey((s, ip, str) => {
+    this.keys.eachKey((s, ip, str) => {
       if (this.newest(s) < cut) victims.push([ip, str, s]);
     });
     if (victims.length < want) {
-      this.eachKey((s, ip, str) => {
+      this.keys.eachKey((s, ip, str) => {
         if (victims.length < want && this.newest(s) === cut) victims.push([ip, str, s]);
       });
     }
-    for (const [ip, str, s] of victims) this.removeAt(ip, str, s);
+    for (const [ip, str, s] of victims) {
+      this.release(s);
+      this.keys.deleteAt(ip, str);
+    }
     this.stats.evictedKeys += victims.length;
     this.lastSlot = NONE;
     this.lastKey = null;
   }
 
-  /**
-   * Keys in a stable order: string keys as they came (ip -1), then IPv4 keys as numbers
-   * (str null). Checkpoints and evictions walk every key but name only the few they keep
-   * or drop: making a string per key cost a million strings per checkpoint (every 2 s)
-   * under a 1M-address flood, and about 1 s per export of 400,000 keys.
-   */
-  private eachKey(fn: (slot: number, ip: number, str: string | null) => void): void {
-    for (const [key, s] of this.strIndex) fn(s, -1, key);
-    this.ipIndex.forEach((k, s) => fn(s, k, null));
-  }
-
-  private removeAt(ip: number, str: string | null, s: number): void {
+  /** Frees a key's slot, closing its incident first; the caller forgets the key. */
+  private release(s: number): void {
     if (this.slots.inc(s) !== NONE) this.close(s);
-    if (str === null) this.ipIndex.delete(ip);
-    else this.strIndex.delete(str);
-    this.slots.release(s);
-  }
-
-  private lookup(key: string): number {
-    const n = ipv4Number(key);
-    if (n >= 0) return this.ipIndex.get(n);
-    return this.strIndex.get(key) ?? NONE;
-  }
-
-  private insert(key: string, s: number): void {
-    const n = ipv4Number(key);
-    if (n >= 0) this.ipIndex.set(n, s);
-    else this.strIndex.set(key, s);
-  }
-
-  private remove(key: string, s: number): void {
-    if (this.slots.inc(s) !== NONE) this.close(s);
-    const n = ipv4Number(key);
-    if (n >= 0) this.ipIndex.delete(n);
-    else this.strIndex.delete(key);
     this.slots.release(s);
   }
 
   private newest(s: number): number {
     const ii = this.slots.inc(s);
     const maxT = this.slots.maxT(s);
-    return ii === NONE ? maxT : Math.max(maxT, this.incidents[ii]!.last);
-  }
-
-  /**
-   * The slot's window as (time, event) in time order; the event is undefined when it has
-   * left the ring. The key's chain since its window last started holds exactly its window's
-   * events plus older ones dropped by time, so the newest `count` with time >= the oldest
-   * kept are the window.
-   */
-  private windowEvents(s: number): { t: number; ev: DetectionEvent | undefined }[] {
-    const n = this.slots.count(s);
-    const { arr, at } = this.slots.timesOf(s);
-    const maxT = this.slots.maxT(s);
-    const lo = n > 0 ? maxT - arr[at]! : Infinity;
-    const found: DetectionEvent[] = [];
-    let q = this.slots.lastSeq(s);
-    while (q !== NONE && found.length < n) {
-      const ev = this.ring.get(q);
-      if (ev === undefined) break;
-      if (ev.time >= lo) found.push(ev);
-      q = this.ring.prev(q);
-    }
-    found.reverse(); // arrival order; a stable sort by time then matches the window's order
-    found.sort((a, b) => a.time - b.time);
-    const out: { t: number; ev: DetectionEvent | undefined }[] = [];
-    // Events missing from the ring keep their times (and so the count).
-    let j = 0;
-    for (let i = 0; i < n; i++) {
-      const t = maxT - arr[at + i]!;
-      const missing = n - i > found.length - j;
-      if (!missing && found[j]!.time === t) out.push({ t, ev: found[j++] });
-      else out.push({ t, ev: undefined });
-    }
-    return out;
-  }
-
-  private newIncident(inc: OpenIncident): number {
-    const free = this.freeIncidents.pop();
-    if (free !== undefined) {
-      this.incidents[free] = inc;
-      return free;
-    }
-    this.incidents.push(inc);
-    return this.incidents.length - 1;
+    return ii === NONE ? maxT : Math.max(maxT, this.incidents.get(ii).last);
   }
 
   private fire(key: string, s: number, t: number): void {
@@ -398,124 +281,26 @@ export class RuleWindow {
     const { arr, at } = slots.timesOf(s);
     const n = slots.count(s);
     const maxT = slots.maxT(s);
-    const inc: OpenIncident = {
-      id: incidentId(this.rule.spec.name, key, maxT - arr[at]!),
-      key,
-      first: maxT - arr[at]!,
-      last: maxT - arr[at + n - 1]!,
-      firedAt: t,
-      count: 0,
-      ips: new Set(),
-      users: new Set(),
-      hosts: new Set(),
-      truncated: false,
-      samples: [],
-      lastIp: null,
-      lastUser: null,
-      lastHost: null,
-    };
-    for (const { t: time, ev } of this.windowEvents(s)) {
-      if (ev !== undefined) this.absorb(inc, ev);
-      else this.absorbTime(inc, time);
+    const inc = openIncident(this.rule.spec.name, key, maxT - arr[at]!, maxT - arr[at + n - 1]!, t);
+    for (const { t: time, ev } of windowEvents(slots, this.ring, s)) {
+      if (ev !== undefined) absorb(inc, ev, this.limits);
+      else absorbTime(inc, time);
     }
     slots.setCount(s, 0);
     slots.setLastSeq(s, NONE);
-    slots.setInc(s, this.newIncident(inc));
+    slots.setInc(s, this.incidents.add(inc));
     this.stats.incidents++;
-    this.listener.opened(this.snapshot(inc));
-  }
-
-  /** An event whose details left the ring: it still counts. */
-  private absorbTime(inc: OpenIncident, t: number): void {
-    inc.count++;
-    if (t < inc.first) inc.first = t;
-    if (t > inc.last) inc.last = t;
-  }
-
-  private absorb(inc: OpenIncident, ev: DetectionEvent): void {
-    inc.count++;
-    if (ev.time < inc.first) inc.first = ev.time;
-    if (ev.time > inc.last) inc.last = ev.time;
-    const cap = this.limits.maxValuesPerIncident;
-    // A burst repeats its values: compare with the previous event before hashing.
-    if (ev.ip !== inc.lastIp) {
-      inc.truncated = addCapped(inc.ips, ev.ip, cap) || inc.truncated;
-      inc.lastIp = ev.ip;
-    }
-    if (ev.user !== inc.lastUser) {
-      inc.truncated = addCapped(inc.users, ev.user, cap) || inc.truncated;
-      inc.lastUser = ev.user;
-    }
-    if (ev.host !== inc.lastHost) {
-      inc.truncated = addCapped(inc.hosts, ev.host, cap) || inc.truncated;
-      inc.lastHost = ev.host;
-    }
-    if (inc.samples.length < this.limits.maxSamplesPerIncident) {
-      const max = this.limits.maxSampleChars;
-      inc.samples.push({ source: ev.source, line: ev.line, time: ev.time, text: ev.text.length > max ? ev.text.slice(0, max) : ev.text });
-    }
+    this.listener.opened(incidentView(inc, this.rule.spec));
   }
 
   private close(s: number): void {
-    const ii = this.slots.inc(s);
-    const inc = this.incidents[ii]!;
-    this.incidents[ii] = null;
-    this.freeIncidents.push(ii);
+    const inc = this.incidents.take(this.slots.inc(s));
     this.slots.setInc(s, NONE);
-    this.listener.closed(this.snapshot(inc));
+    this.listener.closed(incidentView(inc, this.rule.spec));
   }
 
   /** The incidents open now (e.g. restored from a checkpoint), for a view of them. */
   listOpenIncidents(): Incident[] {
-    const out: Incident[] = [];
-    for (const inc of this.incidents) if (inc !== null) out.push(this.snapshot(inc));
-    return out;
+    return this.incidents.list().map((inc) => incidentView(inc, this.rule.spec));
   }
-
-  private snapshot(inc: OpenIncident): Incident {
-    const spec = this.rule.spec;
-    return {
-      id: inc.id,
-      rule: spec.name,
-      severity: spec.severity,
-      key: spec.key === null ? null : inc.key,
-      keyField: spec.key,
-      first: inc.first,
-      last: inc.last,
-      firedAt: inc.firedAt,
-      count: inc.count,
-      ips: [...inc.ips],
-      users: [...inc.users],
-      hosts: [...inc.hosts],
-      truncated: inc.truncated,
-      samples: inc.samples.slice(),
-      windowMs: spec.windowMs,
-      threshold: spec.threshold,
-    };
-  }
-}
-
-/** One key's open window and incident, as plain JSON-able data (see RuleWindow.exportState). */
-export interface KeySnapshot {
-  key: string;
-  maxT: number;
-  /** Hits below threshold: [time, source, line, ip, user, host, text]. */
-  hits: [number, string, number, string | null, string | null, string | null, string][];
-  incident: IncidentSnapshot | null;
-}
-
-/** An open incident as a checkpoint keeps it. */
-export type IncidentSnapshot = Pick<Incident, 'id' | 'first' | 'last' | 'firedAt' | 'count' | 'ips' | 'users' | 'hosts' | 'truncated' | 'samples'>;
-
-/** Adds v unless null; returns true when v was new but the set was full. */
-function addCapped(set: Set<string>, v: string | null, cap: number): boolean {
-  if (v === null || set.has(v)) return false;
-  if (set.size >= cap) return true;
-  set.add(v);
-  return false;
-}
-
-/** Same rule, key and first event time -> same id, across runs and restarts. */
-export function incidentId(rule: string, key: string, first: number): string {
-  return hash16(`${rule}\n${key}\n${first}`);
 }

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { backtrackRisk } from '../../dist/core/regex-safety.js';
+import { backtrackRisk } from '../../dist/core/regex/safety.js';
 import { compileRuleSet } from '../../dist/core/rules.js';
 import { loadConfig } from '../../dist/config/load.js';
 

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuleWindow, incidentId } from '../../dist/core/window.js';
+import { RuleWindow } from '../../dist/core/window.js';
+import { incidentId } from '../../dist/core/incident.js';
 
 const LIMITS = { maxKeysPerRule: 1000, maxSamplesPerIncident: 3, maxValuesPerIncident: 4, maxSampleChars: 20 };
 const S = 1000;

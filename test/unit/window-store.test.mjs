@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventRing, Ipv4Index, SlotStore, ipv4Number, ipv4String } from '../../dist/core/window-store.js';
-import { RuleWindow, EVENT_RING, incidentId } from '../../dist/core/window.js';
+import { RuleWindow, EVENT_RING } from '../../dist/core/window.js';
+import { incidentId } from '../../dist/core/incident.js';
 import { prng } from '../helpers/prng.mjs';
 
 describe('the compact window store', () => {

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuleWindow, incidentId } from '../../dist/core/window.js';
+import { RuleWindow } from '../../dist/core/window.js';
+import { incidentId } from '../../dist/core/incident.js';
 import { prng } from '../helpers/prng.mjs';
 
 const BIG = { maxKeysPerRule: 100_000, maxSamplesPerIncident: 1000, maxValuesPerIncident: 1000, maxSampleChars: 10_000 };

@@ -1,8 +1,9 @@
 // The position (Glushkov) automaton of a parsed regex, for the backtracking check (see
-// regex-safety.ts): one state per character set of the pattern, with the loops around it
+// safety.ts): one state per character set of the pattern, with the loops around it
 // and which constructs made each edge. Pure: no IO.
 
-import { FULL, type Node, type Ranges } from './regex-syntax.js';
+import { FULL, type Ranges } from './ranges.js';
+import type { Node } from './syntax.js';
 
 export interface Loop {
   readonly start: number;
