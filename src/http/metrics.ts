@@ -5,6 +5,7 @@
 // answers HTTP itself: routes.ts sends what scrape() returns.
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Clock } from '../util/clock.js';
 import { ask } from './status.js';
 import type { SourceHealth, StatusProvider } from './status.js';
 
@@ -19,9 +20,9 @@ interface Snapshot {
   readonly enrich: { readonly hits: number; readonly misses: number } | null;
 }
 
-function takeSnapshot(status: StatusProvider): Snapshot {
+function takeSnapshot(status: StatusProvider, clock: Clock): Snapshot {
   return {
-    now: Date.now(),
+    now: clock.now(),
     sources: ask('sources', () => status.sources()),
     ruleEvents: ask('ruleEvents', () => status.ruleEvents()),
     ruleKeys: ask('ruleKeys', () => status.ruleKeys()),
@@ -132,7 +133,7 @@ export interface Metrics {
   scrape(): Promise<string>;
 }
 
-export function createMetrics(status: StatusProvider): Metrics {
+export function createMetrics(status: StatusProvider, clock: Clock): Metrics {
   let snapshot: Snapshot | null = null;
   const registry = buildRegistry(() => {
     if (snapshot === null) throw new Error('metrics collected outside a scrape');
@@ -156,6 +157,6 @@ export function createMetrics(status: StatusProvider): Metrics {
 
   return {
     contentType: registry.contentType,
-    scrape: () => scrape(() => takeSnapshot(status)),
+    scrape: () => scrape(() => takeSnapshot(status, clock)),
   };
 }

@@ -5,6 +5,7 @@
 // (server.ts does), and never renders metrics, streams or credentials itself.
 
 import type http from 'node:http';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { authorized, login, refuse } from './auth.js';
 import { dashboardPage } from './dashboard-page.js';
@@ -25,6 +26,8 @@ export interface RoutesOptions {
   log: Logger;
   /** Serves the live dashboard when given. */
   board: LiveBoard | null;
+  /** Wall time for source ages on /metrics and the dashboard. */
+  clock: Clock;
 }
 
 export interface Routes {
@@ -35,9 +38,9 @@ export interface Routes {
 }
 
 export function createRoutes(opts: RoutesOptions): Routes {
-  const { token, status, log, board } = opts;
-  const metrics = createMetrics(status);
-  const boardJson = (b: LiveBoard): string => JSON.stringify(b.view(status, Date.now()));
+  const { token, status, log, board, clock } = opts;
+  const metrics = createMetrics(status, clock);
+  const boardJson = (b: LiveBoard): string => JSON.stringify(b.view(status, clock.now()));
   const dash = board !== null ? { board, streams: createEventStreams(board, () => boardJson(board), log) } : null;
 
   const answer = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {

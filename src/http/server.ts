@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/types.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { describeSystemError } from '../util/errors.js';
 import type { LiveBoard } from './live-board.js';
@@ -21,14 +22,16 @@ export interface HttpServerHandle {
 }
 
 export interface HttpServerOptions {
+  /** Wall time for source ages on /metrics and the dashboard. */
+  clock: Clock;
   /** Serves the live dashboard when given. */
   board?: LiveBoard | null;
 }
 
-export async function startHttpServer(config: Config['http'], status: StatusProvider, log: Logger, opts: HttpServerOptions = {}): Promise<HttpServerHandle> {
+export async function startHttpServer(config: Config['http'], status: StatusProvider, log: Logger, opts: HttpServerOptions): Promise<HttpServerHandle> {
   const token = config.token;
   const board = opts.board ?? null;
-  const routes = createRoutes({ token, status, log, board });
+  const routes = createRoutes({ token, status, log, board, clock: opts.clock });
 
   const server = http.createServer((req, res) => routes.handle(req, res));
   server.on('clientError', (_err, socket) => {
