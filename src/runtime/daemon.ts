@@ -239,7 +239,7 @@ export class Daemon {
   async startHttp(): Promise<void> {
     if (!this.config.http.enabled || this.stopping) return;
     try {
-      this.http = await startHttpServer(this.config.http, this.status(), this.log, { board: this.board });
+      this.http = await startHttpServer(this.config.http, this.status(), this.log, { board: this.board, clock: this.opts.clock });
     } catch (err) {
       throw new AppError('USAGE', `cannot serve metrics on ${this.config.http.host}:${this.config.http.port} (${describeSystemError(err)}); pick another http.port or turn http.enabled off`);
     }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { startHttpServer } from '../../dist/http/server.js';
 import { createLogger } from '../../dist/util/logger.js';
+import { systemClock } from '../../dist/util/clock.js';
 import { runCli, tempDir } from '../helpers/cli.mjs';
 
 const HOSTILE = 'evil"source\nlogward_incidents_open 999 \\';
@@ -65,7 +66,7 @@ async function get(url, headers = {}, method = 'GET') {
 describe('the HTTP endpoint', async () => {
   const { state, status } = fakeStatus();
   const { log, lines } = memoryLogger();
-  const server = await startHttpServer({ enabled: true, host: '127.0.0.1', port: 0, token: null }, status, log);
+  const server = await startHttpServer({ enabled: true, host: '127.0.0.1', port: 0, token: null }, status, log, { clock: systemClock });
   after(() => server.close());
 
   test('listens on the port it was given (0: a free one) and says where', () => {
@@ -196,7 +197,7 @@ describe('the HTTP endpoint with a token', async () => {
   const TOKEN = 's3cret-Token_value';
   const { status } = fakeStatus();
   const { log, lines } = memoryLogger();
-  const server = await startHttpServer({ enabled: true, host: '127.0.0.1', port: 0, token: TOKEN }, status, log);
+  const server = await startHttpServer({ enabled: true, host: '127.0.0.1', port: 0, token: TOKEN }, status, log, { clock: systemClock });
   after(() => server.close());
 
   test('answers 401 with WWW-Authenticate: Bearer without the token or with a wrong one, on every path', async () => {

@@ -1,0 +1,111 @@
+// Which path answers what: /metrics, /healthz and, with a LiveBoard, the dashboard page,
+// /api/dashboard, /events and /login; the token check before any of them but /login; 400,
+// 404 and 405 for the rest; and the 500 (with one log line) when answering throws. Values
+// are taken from the StatusProvider at each request. It never listens or owns a socket
+// (server.ts does), and never renders metrics, streams or credentials itself.
+
+import type http from 'node:http';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { authorized, login, refuse } from './auth.js';
+import { dashboardPage } from './dashboard-page.js';
+import type { LiveBoard } from './live-board.js';
+import { createMetrics } from './metrics.js';
+import { HTML_TYPE, JSON_TYPE, newNonce, pageHeaders, send, TEXT_TYPE } from './respond.js';
+import { createEventStreams } from './sse.js';
+import { ask, ProviderError } from './status.js';
+import type { StatusProvider } from './status.js';
+
+const ROUTES = new Set(['/metrics', '/healthz']);
+const BOARD_ROUTES = new Set(['/', '/api/dashboard', '/events']);
+
+export interface RoutesOptions {
+  /** http.token: null serves everyone. */
+  token: string | null;
+  status: StatusProvider;
+  log: Logger;
+  /** Serves the live dashboard when given. */
+  board: LiveBoard | null;
+  /** Wall time for source ages on /metrics and the dashboard. */
+  clock: Clock;
+}
+
+export interface Routes {
+  /** Answers one request; never throws (a failure answers 500 or ends the response). */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** Stops the dashboard pushes and ends open streams. */
+  close(): void;
+}
+
+export function createRoutes(opts: RoutesOptions): Routes {
+  const { token, status, log, board, clock } = opts;
+  const metrics = createMetrics(status, clock);
+  const boardJson = (b: LiveBoard): string => JSON.stringify(b.view(status, clock.now()));
+  const dash = board !== null ? { board, streams: createEventStreams(board, () => boardJson(board), log) } : null;
+
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      send(res, 400, TEXT_TYPE, 'bad request\n');
+      return;
+    }
+    if (board !== null && pathname === '/login') {
+      await login(req, res, token, log);
+      return;
+    }
+    if (token !== null && !authorized(req, token)) {
+      refuse(res, board !== null && pathname === '/' && (req.headers.accept ?? '').includes('text/html'));
+      return;
+    }
+    const known = ROUTES.has(pathname) || (board !== null && BOARD_ROUTES.has(pathname));
+    if (!known) {
+      send(res, 404, TEXT_TYPE, `not found: try ${board !== null ? '/ (the dashboard), ' : ''}/metrics or /healthz\n`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, TEXT_TYPE, 'method not allowed\n', { Allow: 'GET, HEAD' });
+      return;
+    }
+    // Past `known`, the board paths are only reached with a board.
+    if (dash !== null) {
+      if (pathname === '/') {
+        const nonce = newNonce();
+        send(res, 200, HTML_TYPE, dashboardPage(nonce), pageHeaders(nonce));
+        return;
+      }
+      if (pathname === '/api/dashboard') {
+        send(res, 200, JSON_TYPE, boardJson(dash.board));
+        return;
+      }
+      if (pathname === '/events') {
+        dash.streams.open(req, res);
+        return;
+      }
+    }
+    if (pathname === '/healthz') {
+      const h = ask('health', () => status.health());
+      if (h.ok) send(res, 200, JSON_TYPE, JSON.stringify({ status: 'ok' }));
+      else send(res, 503, JSON_TYPE, JSON.stringify({ status: 'unhealthy', problems: h.problems }));
+      return;
+    }
+    const body = await metrics.scrape();
+    send(res, 200, metrics.contentType, body);
+  };
+
+  return {
+    handle(req, res) {
+      answer(req, res).catch((err: unknown) => {
+        const call = err instanceof ProviderError ? err.call : null;
+        const cause = err instanceof ProviderError ? err.cause : err;
+        log.error({ err: cause, path: (req.url ?? '').split('?')[0], call }, call !== null ? `http: status provider ${call}() failed; answered 500` : 'http: request failed; answered 500');
+        if (!res.headersSent) send(res, 500, TEXT_TYPE, 'internal error; see the logward log\n');
+        else res.destroy();
+      });
+    },
+    close() {
+      dash?.streams.close();
+    },
+  };
+}
