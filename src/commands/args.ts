@@ -84,11 +84,11 @@ export function looksLikeRuleName(word: string): boolean {
   return /^[a-z][a-z0-9_]*$/.test(word) && !fs.existsSync(word);
 }
 
-export function intOption(v: unknown, name: string, command: string, min: number, max: number): number | undefined {
+export function intOption(v: unknown, name: string, command: string, min: number, max: number, why = ''): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (typeof v !== 'string' || !/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw usage(`--${name} must be a whole number from ${min} to ${max} (got "${String(v)}")`, command);
+    throw usage(`--${name} must be a whole number from ${min} to ${max}${why} (got "${String(v)}")`, command);
   }
   return n;
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, rulesOf } from '../config/load.js';
 import { buildDigest, digestMail, digestText, ruleFamilies } from '../digest/digest.js';
 import { sendMailNow } from '../delivery/send-now.js';
 import { StateStore } from '../runtime/state.js';
@@ -12,7 +12,6 @@ import { JOURNAL_NAME, readJournal } from '../sinks/incident-journal.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { parseArgs, type OptionSpec } from './args.js';
-import { selectRuleSet } from '../config/select.js';
 
 export const DIGEST_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string' },
@@ -50,7 +49,7 @@ export async function digestCommand(argv: readonly string[], io: { stdout: (s: s
     timeZone: config.run.timeZone,
     records: readJournal(path.join(stateDir, JOURNAL_NAME)),
     coverage: state?.coverage ?? null,
-    families: ruleFamilies(selectRuleSet(config, {}, 'digest')),
+    families: ruleFamilies(rulesOf(config)),
   });
   if (v.send !== true) {
     io.stdout(digestText(digest));

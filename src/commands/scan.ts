@@ -4,7 +4,8 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, rulesOf } from '../config/load.js';
+import { MAX_WINDOW_MS } from '../core/window.js';
 import { limitHeapGrowth } from '../runtime/heap.js';
 import type { CompiledRuleSet } from '../core/rules.js';
 import { buildDigest, digestMail, ruleFamilies } from '../digest/digest.js';
@@ -28,7 +29,6 @@ import { AppError, describeSystemError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { version } from '../util/version.js';
 import { intOption, looksLikeRuleName, parseArgs, usage, type OptionSpec } from './args.js';
-import { selectRuleSet } from '../config/select.js';
 
 export const SCAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'config', kind: 'string' },
@@ -77,14 +77,16 @@ export interface ScanIO {
 
 export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<number> {
   const { values: v, positionals } = parseArgs(argv, SCAN_OPTIONS, 'scan');
-  const config = loadConfig((v.config as string | undefined) ?? null);
+  const selection = {
+    rules: v.rules as string[] | undefined,
+    windowSecs: intOption(v.window, 'window', 'scan', 1, MAX_WINDOW_MS / 1000, ` seconds (a window is at most ${MAX_WINDOW_MS / 86_400_000} days)`),
+    threshold: intOption(v.threshold, 'threshold', 'scan', 1, 1_000_000),
+    command: 'scan',
+  };
+  const config = loadConfig((v.config as string | undefined) ?? null, { selection });
   process.umask(config.umask); // before any report, events or outbox file is created
   limitHeapGrowth(); // a file of millions of lines promotes garbage as the daemon's backlog does
-  const ruleset = selectRuleSet(config, {
-    rules: v.rules as string[] | undefined,
-    windowSecs: intOption(v.window, 'window', 'scan', 1, 365 * 86400),
-    threshold: intOption(v.threshold, 'threshold', 'scan', 1, 1_000_000),
-  }, 'scan');
+  const ruleset = rulesOf(config);
   const year = intOption(v.year, 'year', 'scan', 1970, 9999) ?? config.input.year;
   const timeZone = (v.timezone as string | undefined) ?? config.input.timeZone;
   try {

@@ -3,7 +3,7 @@
 // frequent shapes, and checks "# expect:" annotations (exit 65 on any disagreement), so
 // users can test their own rules on annotated sample logs.
 
-import { loadConfig } from '../config/load.js';
+import { loadConfig, rulesOf } from '../config/load.js';
 import { Detector, type DetectorListener } from '../core/detector.js';
 import type { DetectionEvent } from '../core/types.js';
 import { resolveInputs, readLines } from '../sources/file-batch.js';
@@ -11,7 +11,6 @@ import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { intOption, parseArgs, usage, type OptionSpec } from './args.js';
 import { printable } from '../util/text.js';
-import { selectRuleSet } from '../config/select.js';
 
 export const TEST_RULES_OPTIONS: readonly OptionSpec[] = [
   { name: 'rules', kind: 'list' },
@@ -55,7 +54,7 @@ export async function testRulesCommand(argv: readonly string[], io: { stdout: (s
   if (positionals.length === 0) throw usage('name at least one log file to test', 'test-rules');
   const ruleFiles = v.rules as string[] | undefined;
   const config = loadConfig((v.config as string | undefined) ?? null, ruleFiles === undefined ? {} : { ruleFiles });
-  const ruleset = selectRuleSet(config, ruleFiles === undefined ? {} : { rules: config.detection.rules.map((r) => r.name) }, 'test-rules');
+  const ruleset = rulesOf(config);
   const ruleNames = new Set(ruleset.rules.map((r) => r.spec.name));
   const year = intOption(v.year, 'year', 'test-rules', 1970, 9999) ?? config.input.year;
   const timeZone = (v.timezone as string | undefined) ?? config.input.timeZone;

@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { AppError, describeSystemError } from '../util/errors.js';
 import { expandGlob } from '../util/glob.js';
-import { compileRuleSet, type DetectionSpec, type MatcherSpec, type Problem, type RuleSpec } from '../core/rules.js';
+import { compileRuleSet, type CompiledRuleSet, type DetectionSpec, type MatcherSpec, type Problem, type RuleSpec } from '../core/rules.js';
 import { checkTimeZone } from '../core/time.js';
 import type { Severity } from '../core/types.js';
 import type { Config, SourceConfig } from './types.js';
@@ -24,8 +24,19 @@ export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
 
 const DEFAULT_LIMITS = { maxKeysPerRule: 1, maxSamplesPerIncident: 0, maxValuesPerIncident: 1, maxSampleChars: 1 };
 
+/** The prototype's command-line choice of rules, applied to every selected rule. */
+export interface RuleSelection {
+  readonly rules?: readonly string[] | undefined;
+  readonly windowSecs?: number | undefined;
+  readonly threshold?: number | undefined;
+  /** The command, for the usage message of an unknown rule name. */
+  readonly command: string;
+}
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
+  /** --rules, --window, --threshold: which rules run and how (scan). */
+  selection?: RuleSelection;
   /** Rule files to load instead of the config's rules.files (test-rules --rules). */
   ruleFiles?: readonly string[];
 }
@@ -98,14 +109,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       problems.push({ path: `${where}: rules.overrides.${ruleName}`, message: `no rule named "${ruleName}" in the rule files; known rules: ${[...byName.keys()].join(', ')}` });
       continue;
     }
-    byName.set(ruleName, {
-      ...r,
-      enabled: ov.enabled ?? r.enabled,
-      windowMs: ov.window_secs !== undefined ? ov.window_secs * 1000 : r.windowMs,
-      cooldownMs: ov.cooldown_secs !== undefined ? ov.cooldown_secs * 1000 : ov.window_secs !== undefined && !r.explicitCooldown ? ov.window_secs * 1000 : r.cooldownMs,
-      threshold: ov.threshold ?? r.threshold,
-      severity: ov.severity ?? r.severity,
-    });
+    byName.set(ruleName, { ...retimed(r, ov.window_secs, ov.cooldown_secs, ov.threshold), enabled: ov.enabled ?? r.enabled, severity: ov.severity ?? r.severity });
   }
   let enabled = [...byName.values()].filter((r) => r.enabled).map((r) => r.name);
   if (raw.rules.enabled !== null && opts.ruleFiles === undefined) {
@@ -113,6 +117,19 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       if (!byName.has(n)) problems.push({ path: `${where}: rules.enabled[${i}]`, message: `no rule named "${n}"; known rules: ${[...byName.keys()].join(', ')}` });
     });
     enabled = raw.rules.enabled.filter((n) => byName.has(n));
+  }
+  // Rule files named for testing are tested whole, whatever their rules' enabled flags.
+  if (opts.ruleFiles !== undefined) enabled = [...byName.keys()];
+  const sel = opts.selection;
+  if (sel !== undefined) {
+    if (sel.rules !== undefined) {
+      const unknown = sel.rules.filter((n) => !byName.has(n));
+      if (unknown.length > 0) {
+        throw new AppError('USAGE', `unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known rules: ${[...byName.keys()].join(', ')}; see \`logward ${sel.command} --help\``);
+      }
+      enabled = [...sel.rules];
+    }
+    for (const n of enabled) byName.set(n, retimed(byName.get(n)!, sel.windowSecs, undefined, sel.threshold));
   }
 
   const detection: DetectionSpec = {
@@ -125,10 +142,11 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       maxSampleChars: raw.limits.max_sample_chars,
     },
   };
-  problems.push(...compileRuleSet(detection).problems);
+  const { ruleset, problems: ruleProblems } = compileRuleSet(detection, enabled);
+  problems.push(...ruleProblems);
   if (problems.length > 0) throw invalid(source, problems);
 
-  return deepFreeze({
+  const config: Config = deepFreeze({
     source,
     detection,
     enabledRules: enabled,
@@ -188,6 +206,36 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     },
     http: { enabled: raw.http.enabled, host: raw.http.host, port: raw.http.port, token: httpToken },
   });
+  rulesets.set(config, ruleset);
+  return config;
+}
+
+/**
+ * The compiled rules of a loaded config: built once, when it was loaded (compiled RegExps
+ * keep state such as lastIndex, so they live beside the frozen config, not in it).
+ */
+const rulesets = new WeakMap<Config, CompiledRuleSet>();
+
+export function rulesOf(config: Config): CompiledRuleSet {
+  const r = rulesets.get(config);
+  if (r === undefined) throw new Error('rulesOf: this Config was not made by loadConfig');
+  return r;
+}
+
+/**
+ * A rule with a new window, cooldown or threshold. The one place of the rule "the
+ * cooldown follows the window unless given", so a burst stays one incident.
+ */
+function retimed(r: LoadedRule, windowSecs: number | undefined, cooldownSecs: number | undefined, threshold: number | undefined): LoadedRule {
+  const windowMs = windowSecs !== undefined ? windowSecs * 1000 : r.windowMs;
+  const followsWindow = windowSecs !== undefined && !r.explicitCooldown;
+  return {
+    ...r,
+    windowMs,
+    cooldownMs: cooldownSecs !== undefined ? cooldownSecs * 1000 : followsWindow ? windowMs : r.cooldownMs,
+    explicitCooldown: r.explicitCooldown || cooldownSecs !== undefined,
+    threshold: threshold ?? r.threshold,
+  };
 }
 
 interface LoadedRule extends RuleSpec {

@@ -168,23 +168,37 @@ export function compileSafe(source: string, flags: string): RegExp | string {
  * Compiles a validated spec. Problems (bad regexes, unknown matchers, key fields no
  * matcher produces) are all collected; the rule set is usable only when there are none.
  */
-export function compileRuleSet(spec: DetectionSpec): { ruleset: CompiledRuleSet; problems: Problem[] } {
+/**
+ * Checks every rule and matcher of spec and compiles the rules named in `enabled` (all
+ * when omitted) into the runtime set: a disabled rule's mistakes are still problems.
+ */
+export function compileRuleSet(spec: DetectionSpec, enabled?: readonly string[]): { ruleset: CompiledRuleSet; problems: Problem[] } {
   const problems: Problem[] = [];
-  const rules: CompiledRule[] = spec.rules.map((r, index) => ({ spec: r, index }));
+  const on = enabled === undefined ? null : new Set(enabled);
+  const rules: CompiledRule[] = [];
+  const compiled = new Map<RuleSpec, CompiledRule>();
+  for (const r of spec.rules) {
+    if (on !== null && !on.has(r.name)) continue;
+    const c = { spec: r, index: rules.length };
+    rules.push(c);
+    compiled.set(r, c);
+  }
   const byMatcher = new Map<string, CompiledRule[]>();
   const matcherSpecs = new Map(spec.matchers.map((m) => [m.name, m]));
 
-  for (const rule of rules) {
-    const r = rule.spec;
+  for (const r of spec.rules) {
+    const rule = compiled.get(r);
     for (const name of r.matchers) {
       const m = matcherSpecs.get(name);
       if (m === undefined) {
         problems.push({ path: `${r.origin}: rules.${r.name}.matcher`, message: `unknown matcher "${name}"; define it under matchers: or use one of: ${[...matcherSpecs.keys()].join(', ') || '(none)'}` });
         continue;
       }
-      const list = byMatcher.get(name) ?? [];
-      list.push(rule);
-      byMatcher.set(name, list);
+      if (rule !== undefined) {
+        const list = byMatcher.get(name) ?? [];
+        list.push(rule);
+        byMatcher.set(name, list);
+      }
       if (r.key !== null && !(EVENT_FIELDS as readonly string[]).includes(r.key)) {
         const missing = m.patterns.length === 0 || m.patterns.some((p) => p.emit && !groupNames(p.regex).includes(r.key!));
         if (missing) {

@@ -9,7 +9,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, rulesOf } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import type { Detector } from '../core/detector.js';
 import type { CompiledRuleSet } from '../core/rules.js';
@@ -38,7 +38,6 @@ import { FileReader, warnSkippedOnce } from './reader.js';
 import { flushReport, queueDigest } from './jobs.js';
 import { StateStore, type DaemonState } from './state.js';
 import { daemonStatus } from './status.js';
-import { selectRuleSet } from '../config/select.js';
 
 export interface DaemonOptions {
   readonly configFile: string | null;
@@ -113,7 +112,7 @@ export class Daemon {
       journal: this.incidents, dispatcher: () => this.dispatcher, log: this.log, clock: opts.clock, originOf: this.originOf,
       enrichLater: (ips) => this.enrichLater(ips),
     });
-    this.ruleset = selectRuleSet(config, {}, 'run');
+    this.ruleset = rulesOf(config);
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.pipeline = this.makePipeline();
     if (this.state.windows !== null) this.detector.importState(this.state.windows);
@@ -224,7 +223,7 @@ export class Daemon {
     this.dispatcher.close();
     this.dispatcher = new AlertDispatcher(next, this.host, this.outbox, this.log, this.opts.clock, rate);
     this.config = next;
-    this.ruleset = selectRuleSet(next, {}, 'run');
+    this.ruleset = rulesOf(next);
     this.pipeline = this.makePipeline();
     // Open windows carry over to the rules that still exist: a reload loses no attack.
     this.detector.importState(windows);

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SHARED, ROOT } from '../helpers/cli.mjs';
-import { loadConfig } from '../../dist/config/load.js';
-import { selectRuleSet } from '../../dist/commands/select.js';
+import { loadConfig, rulesOf } from '../../dist/config/load.js';
 import { Detector } from '../../dist/core/detector.js';
 import { LineSplitter } from '../../dist/core/split.js';
 import { normalizeIp } from '../../dist/core/ip.js';
@@ -90,8 +89,8 @@ describe('builtin rules on the fail2ban corpus', () => {
 
   before(async () => {
     cases = fs.readFileSync(path.join(CORPUS, 'cases.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const config = loadConfig(path.join(ROOT, 'config', 'logward.yaml'));
-    const ruleset = selectRuleSet(config, { rules: [...Object.keys(FAMILY_OF_RULE), 'web_unauthorized'] }, 'test');
+    const config = loadConfig(path.join(ROOT, 'config', 'logward.yaml'), { selection: { rules: [...Object.keys(FAMILY_OF_RULE), 'web_unauthorized'], command: 'test' } });
+    const ruleset = rulesOf(config);
     const detector = new Detector(ruleset, {
       event(ev) {
         const k = `${ev.source}:${ev.line}`;
