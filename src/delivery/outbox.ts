@@ -11,7 +11,6 @@ import type { Clock } from '../util/clock.js';
 import { AppError } from '../util/errors.js';
 import { DeliveryLoop, type FlushResult } from './delivery-loop.js';
 import { QueueStore } from './queue-store.js';
-import { readMailAddressing, readSmtpSettings } from './smtp.js';
 import { Transports } from './transports.js';
 import type { EnqueueResult, MessageQueue, OutboxMessage } from './types.js';
 
@@ -22,8 +21,8 @@ export { redactUrl } from './webhook.js';
 export interface OutboxOptions {
   /** The outbox directory, e.g. <state dir>/outbox. */
   dir: string;
+  /** Its mail settings (Config.mail.smtp, from, to) are the ones loadConfig read from SMTP_*. */
   config: Config;
-  env: NodeJS.ProcessEnv;
   log: Logger;
   clock: Clock;
 }
@@ -36,11 +35,11 @@ export class Outbox implements MessageQueue {
   /** Throws AppError CONFIG_INVALID when the SMTP_* environment or mail.ca_file has problems. */
   constructor(opts: OutboxOptions) {
     this.dir = opts.dir;
-    const { settings, problems } = readSmtpSettings(opts.env, opts.config);
+    const { problems } = opts.config.mail;
     if (problems.length > 0) {
       throw new AppError('CONFIG_INVALID', `invalid mail settings: ${problems.length} problem${problems.length === 1 ? '' : 's'}; fix them and run \`logward validate\` again`, { details: problems });
     }
-    const sender = new Transports(opts.config, settings, settings ?? readMailAddressing(opts.env));
+    const sender = new Transports(opts.config);
     this.store = new QueueStore({ dir: opts.dir, maxPending: opts.config.delivery.maxPending, log: opts.log, clock: opts.clock, redact: (t) => sender.redact(t) });
     this.loop = new DeliveryLoop({ store: this.store, sender, delivery: opts.config.delivery, log: opts.log, clock: opts.clock });
   }

@@ -31,14 +31,15 @@ export interface Sender {
 }
 
 export class Transports implements Sender {
+  private readonly smtp: SmtpSettings | null;
+  private readonly addressing: MailAddressing;
   private transport: SmtpTransport | null = null;
 
-  /** smtp null: mails become .eml files addressed by `addressing`. */
-  constructor(
-    private readonly config: Pick<Config, 'mail' | 'webhook'>,
-    private readonly smtp: SmtpSettings | null,
-    private readonly addressing: MailAddressing,
-  ) {}
+  /** With no SMTP server in config.mail, mails become .eml files addressed from/to as there. */
+  constructor(private readonly config: Pick<Config, 'mail' | 'webhook'>) {
+    this.smtp = config.mail.smtp;
+    this.addressing = { from: config.mail.from, to: config.mail.to };
+  }
 
   async send(msg: OutboxMessage): Promise<Outcome> {
     if (msg.kind === 'mail') {
