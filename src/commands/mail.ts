@@ -9,7 +9,8 @@ import { loadConfig } from '../config/load.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
 import { version } from '../util/version.js';
-import { classifySmtpError, createTransport, readMailAddressing, readSmtpSettings, smtpMode, toMailOptions, writeEml } from '../delivery/smtp.js';
+import { readMailAddressing } from '../config/mail-env.js';
+import { classifySmtpError, createTransport, smtpMode, toMailOptions, writeEml } from '../delivery/smtp.js';
 import type { MailContent } from '../delivery/types.js';
 import { parseArgs, usage, type OptionSpec } from './args.js';
 
@@ -33,12 +34,12 @@ export async function mailCommand(
   if (positionals.length > 0) throw usage(`unexpected argument "${positionals[0]}"`, 'mail');
   const env = io.env ?? process.env;
   const config = loadConfig((v.config as string | undefined) ?? null, { env });
-  const { settings, problems } = readSmtpSettings(env, config);
+  const { smtp: settings, problems } = config.mail;
   if (problems.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid mail settings: ${problems.length} problem${problems.length === 1 ? '' : 's'}; fix them and run \`logward mail test\` again`, { details: problems });
   }
   const to = v.to as string | undefined;
-  const addressing = settings ?? readMailAddressing(env);
+  const addressing = config.mail;
   const recipients = to !== undefined ? [to] : [...addressing.to];
   if (to !== undefined && readMailAddressing({ SMTP_TO: to }).to.length !== 1) throw usage(`--to "${to}" is not one mail address`, 'mail');
 

@@ -3,8 +3,9 @@
 // problem with its path (exit 78) or a summary.
 
 import { loadConfig } from '../config/load.js';
+import { readSmtpSettings } from '../config/mail-env.js';
 import type { Config } from '../config/types.js';
-import { readSmtpSettings, smtpMode } from '../delivery/smtp.js';
+import { smtpMode } from '../delivery/smtp.js';
 import { AppError } from '../util/errors.js';
 import { parseArgs, type OptionSpec } from './args.js';
 
@@ -27,12 +28,12 @@ export function validateCommand(argv: readonly string[], io: { stdout: (s: strin
   } catch (err) {
     // List the environment's mail problems too, so one run shows everything to fix.
     if (!(err instanceof AppError) || err.code !== 'CONFIG_INVALID') throw err;
-    const mailProblems = readSmtpSettings(env, { source: null, mail: { caFile: null, connectTimeoutMs: 10_000, greetingTimeoutMs: 10_000 } as Config['mail'] }).problems;
+    const mailProblems = readSmtpSettings(env, { source: null, mail: { caFile: null, connectTimeoutMs: 10_000, greetingTimeoutMs: 10_000 } }).problems;
     if (mailProblems.length === 0) throw err;
     const n = err.details.length + mailProblems.length;
     throw new AppError('CONFIG_INVALID', err.message.replace(/: \d+ problems?;/, `: ${n} problem${n === 1 ? '' : 's'};`), { details: [...err.details, ...mailProblems] });
   }
-  const { settings, problems } = readSmtpSettings(env, config);
+  const { smtp: settings, problems } = config.mail;
   if (problems.length > 0) {
     const n = problems.length;
     throw new AppError('CONFIG_INVALID', `invalid mail settings: ${n} problem${n === 1 ? '' : 's'}; fix them (SMTP_* in the environment or .env, mail.* in ${config.source ?? 'the configuration'}) and run \`logward validate\` again`, { details: problems });

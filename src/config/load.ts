@@ -16,6 +16,7 @@ import type { Config, SourceConfig } from './types.js';
 
 export type { Config, SourceConfig };
 import { interpolate } from './env.js';
+import { readMailEnv } from './mail-env.js';
 import { validateCron } from '../util/cron.js';
 import { isLoopbackHost } from '../util/loopback.js';
 import { configSchema, ruleFileSchema, type RawRuleFile } from './schema.js';
@@ -176,6 +177,8 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       digest: raw.mail.digest,
       alertMinSeverity: raw.mail.alert_min_severity,
       alertsPerHour: raw.mail.alerts_per_hour,
+      // SMTP_* (and the mail.ca_file certificate), read here once with their problems.
+      ...readMailEnv(env, source, raw.mail),
     },
     webhook: {
       url: raw.webhook.url,

@@ -27,6 +27,32 @@ export type SourceConfig =
   }
   | { readonly kind: 'journal'; readonly journal: JournalFilter; readonly startAt: 'end' | 'beginning' };
 
+/** The SMTP server, from SMTP_* and mail.ca_file (read by config/mail-env.ts). */
+export interface SmtpSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Implicit TLS from the first byte (SMTP_SSL=1). */
+  readonly secure: boolean;
+  /** STARTTLS is required, not opportunistic (SMTP_TLS=1). */
+  readonly requireTLS: boolean;
+  readonly user: string | null;
+  /** A secret: never log, print or persist it. */
+  readonly pass: string | null;
+  readonly from: string;
+  readonly to: readonly string[];
+  /** PEM text of mail.ca_file, or null (the system's CAs). */
+  readonly ca: string | null;
+  readonly caFile: string | null;
+  readonly connectionTimeoutMs: number;
+  readonly greetingTimeoutMs: number;
+}
+
+/** Sender and recipients, also known when no SMTP server is set (for .eml files). */
+export interface MailAddressing {
+  readonly from: string;
+  readonly to: readonly string[];
+}
+
 export interface Config {
   /** The file it was read from, or null for built-in defaults. */
   readonly source: string | null;
@@ -65,6 +91,20 @@ export interface Config {
     readonly digest: boolean;
     readonly alertMinSeverity: Severity | 'off';
     readonly alertsPerHour: number;
+    /**
+     * The SMTP server (SMTP_HOST and the other SMTP_* variables, read at load), or null:
+     * no SMTP_HOST (messages become .eml files), or there are problems.
+     */
+    readonly smtp: SmtpSettings | null;
+    /** SMTP_FROM, or logward@<hostname>. */
+    readonly from: string;
+    /** SMTP_TO, the recipients. */
+    readonly to: readonly string[];
+    /**
+     * What is wrong with SMTP_* or mail.ca_file, each naming what to fix and never the
+     * password. Not a load error: only what sends mail refuses to start with them.
+     */
+    readonly problems: readonly string[];
   };
   readonly webhook: {
     readonly url: string | null;

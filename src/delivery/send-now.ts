@@ -15,10 +15,10 @@ export interface SendNowResult {
   sent: boolean;
 }
 
-export async function sendMailNow(config: Config, stateDir: string, id: string, mail: MailContent, clock: Clock, env: NodeJS.ProcessEnv = process.env): Promise<SendNowResult> {
+export async function sendMailNow(config: Config, stateDir: string, id: string, mail: MailContent, clock: Clock): Promise<SendNowResult> {
   // Only problems reach the terminal: the command prints its own one-line result.
   const log = createLogger({ level: 'warn', fd: 2 });
-  const outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, env, log, clock });
+  const outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log, clock });
   const queued = outbox.enqueue({ kind: 'mail', id, created: clock.now(), mail });
   if (queued === 'duplicate') {
     const st = outbox.status(id);
@@ -29,7 +29,8 @@ export async function sendMailNow(config: Config, stateDir: string, id: string, 
   await outbox.stop();
   const st = outbox.status(id);
   if (st.state === 'sent') {
-    const to = env.SMTP_HOST !== undefined && env.SMTP_HOST !== '' ? `to ${env.SMTP_TO ?? ''} via ${env.SMTP_HOST}` : `as a file in ${config.mail.outboxDir} (no SMTP_HOST set)`;
+    const smtp = config.mail.smtp;
+    const to = smtp !== null ? `to ${smtp.to.join(', ')} via ${smtp.host}` : `as a file in ${config.mail.outboxDir} (no SMTP_HOST set)`;
     return { line: `sent ${to}: ${mail.subject}`, sent: true };
   }
   if (st.state === 'dead') throw new AppError('MAIL_FAILED', `the mail server refused the message; it is in ${path.join(outbox.dir, 'dead')}`);

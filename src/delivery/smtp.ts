@@ -1,46 +1,21 @@
-// The SMTP side of delivery: settings from the environment (the prototype's SMTP_* names),
-// a nodemailer transport, the .eml writer used when no server is set, and one place that
-// turns a delivery error into a line an operator can act on. The password is a secret:
-// it never appears in a problem, a classified message, a log line or a file.
+// The SMTP side of delivery: a nodemailer transport built from the settings config/ read
+// (SMTP_* and mail.ca_file, see config/mail-env.ts), the .eml writer used when no server
+// is set, and one place that turns a delivery error into a line an operator can act on.
+// It never reads the environment. The password is a secret: it never appears in a
+// classified message, a log line or a file.
 
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { Config } from '../config/types.js';
+import type { MailAddressing, SmtpSettings } from '../config/types.js';
 import { publishFilesExclusive } from '../util/atomic-write.js';
-import { describeSystemError } from '../util/errors.js';
 import { safeFileId } from '../util/text.js';
 import type { MailContent } from './types.js';
 
+export type { MailAddressing, SmtpSettings };
+
 export type SmtpMode = 'STARTTLS' | 'TLS' | 'plain';
-
-export interface SmtpSettings {
-  readonly host: string;
-  readonly port: number;
-  /** Implicit TLS from the first byte (SMTP_SSL=1). */
-  readonly secure: boolean;
-  /** STARTTLS is required, not opportunistic (SMTP_TLS=1). */
-  readonly requireTLS: boolean;
-  readonly user: string | null;
-  /** A secret: never log, print or persist it. */
-  readonly pass: string | null;
-  readonly from: string;
-  readonly to: readonly string[];
-  /** PEM text of mail.ca_file, or null (the system's CAs). */
-  readonly ca: string | null;
-  readonly caFile: string | null;
-  readonly connectionTimeoutMs: number;
-  readonly greetingTimeoutMs: number;
-}
-
-/** Sender and recipients, also known when no SMTP server is set (for .eml files). */
-export interface MailAddressing {
-  readonly from: string;
-  readonly to: readonly string[];
-}
 
 export type SmtpErrorKind = 'transient' | 'permanent' | 'config';
 
@@ -51,109 +26,6 @@ export interface ClassifiedError {
   readonly message: string;
   /** True when no message can get through right now (connection, TLS, auth), not just this one. */
   readonly connection: boolean;
-}
-
-type MailConfig = Pick<Config, 'source' | 'mail'>;
-
-const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+$/;
-
-/** "Name <a@b>" or "a@b" → "a@b" when valid, else null. */
-function bareAddress(v: string): string | null {
-  const m = /^(?:[^<>]*<([^<>]+)>|([^<>]+))$/.exec(v.trim());
-  const addr = (m?.[1] ?? m?.[2] ?? '').trim();
-  return ADDRESS.test(addr) ? addr : null;
-}
-
-function flag(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean {
-  const v = (env[name] ?? '').trim().toLowerCase();
-  if (v === '' || v === '0' || v === 'false' || v === 'no' || v === 'off') return false;
-  if (v === '1' || v === 'true' || v === 'yes' || v === 'on') return true;
-  problems.push(`${name}: "${env[name]}" is not a switch; use 1 (on) or 0 (off)`);
-  return false;
-}
-
-function defaultFrom(): string {
-  const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '') || 'localhost';
-  return `logward@${host}`;
-}
-
-/** SMTP_FROM and SMTP_TO (comma-separated), with the problems they have. */
-export function readMailAddressing(env: NodeJS.ProcessEnv, problems: string[] = []): MailAddressing {
-  const fromRaw = (env.SMTP_FROM ?? '').trim();
-  let from = defaultFrom();
-  if (fromRaw !== '') {
-    if (bareAddress(fromRaw) === null) problems.push(`SMTP_FROM: "${fromRaw}" is not a mail address; write name@example.com or "Name <name@example.com>"`);
-    else from = fromRaw;
-  }
-  const to: string[] = [];
-  for (const part of (env.SMTP_TO ?? '').split(',')) {
-    const a = part.trim();
-    if (a === '') continue;
-    if (bareAddress(a) === null) problems.push(`SMTP_TO: "${a}" is not a mail address; list recipients separated by commas, e.g. ops@example.com,oncall@example.com`);
-    else to.push(a);
-  }
-  return { from, to };
-}
-
-/**
- * Reads SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS, SMTP_FROM, SMTP_TO, SMTP_TLS, SMTP_SSL
- * and the config's mail.ca_file. settings is null when SMTP_HOST is empty (messages are
- * then written as .eml files) or when there are problems. Each problem names the
- * variable and what to do; none contains the password.
- */
-export function readSmtpSettings(env: NodeJS.ProcessEnv, config: MailConfig): { settings: SmtpSettings | null; problems: string[] } {
-  const problems: string[] = [];
-  const where = config.source ?? '(defaults)';
-  let ca: string | null = null;
-  const caFile = config.mail.caFile;
-  if (caFile !== null) {
-    try {
-      ca = fs.readFileSync(caFile, 'utf8');
-      if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-        problems.push(`${where}: mail.ca_file: ${caFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"); give the CA certificate in PEM form`);
-        ca = null;
-      }
-    } catch (err) {
-      problems.push(`${where}: mail.ca_file: cannot read ${caFile} (${describeSystemError(err)}); check the path`);
-    }
-  }
-
-  const host = (env.SMTP_HOST ?? '').trim();
-  if (host !== '' && !(net.isIP(host) !== 0 || /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(host))) {
-    problems.push(/^[^:]+:\d+$/.test(host)
-      ? `SMTP_HOST: "${host}" includes a port; put the host name in SMTP_HOST and the port in SMTP_PORT`
-      : `SMTP_HOST: "${host}" is not a host name or IP address`);
-  }
-  const ssl = flag(env, 'SMTP_SSL', problems);
-  const tls = flag(env, 'SMTP_TLS', problems);
-  const addressing = readMailAddressing(env, problems);
-  const user = (env.SMTP_USER ?? '') === '' ? null : env.SMTP_USER!;
-  const pass = (env.SMTP_PASS ?? '') === '' ? null : env.SMTP_PASS!;
-  if (host === '') return { settings: null, problems };
-  if (ssl && tls) problems.push('SMTP_TLS and SMTP_SSL are both set; set one: SMTP_SSL=1 for implicit TLS (port 465), or SMTP_TLS=1 to require STARTTLS (port 587)');
-  let port = ssl ? 465 : 587;
-  const portRaw = (env.SMTP_PORT ?? '').trim();
-  if (portRaw !== '') {
-    const n = /^\d{1,5}$/.test(portRaw) ? Number(portRaw) : NaN;
-    if (!(n >= 1 && n <= 65535)) problems.push(`SMTP_PORT: "${portRaw}" is not a port number (1-65535)`);
-    else port = n;
-  }
-  if (port === 465 && !ssl) problems.push('SMTP_PORT is 465, the implicit-TLS port, but SMTP_SSL is not set; set SMTP_SSL=1, or use port 587 with SMTP_TLS=1');
-  if (user !== null && pass === null) problems.push('SMTP_USER is set but SMTP_PASS is empty; set both, or neither for a server without authentication');
-  if (user === null && pass !== null) problems.push('SMTP_PASS is set but SMTP_USER is empty; set both, or neither for a server without authentication');
-  if (addressing.to.length === 0 && !problems.some((p) => p.startsWith('SMTP_TO:'))) {
-    problems.push('SMTP_TO is empty; set the recipients (comma-separated) when SMTP_HOST is set');
-  }
-  if (problems.length > 0) return { settings: null, problems };
-  return {
-    settings: {
-      host, port, secure: ssl, requireTLS: tls, user, pass,
-      from: addressing.from, to: addressing.to, ca, caFile,
-      connectionTimeoutMs: config.mail.connectTimeoutMs,
-      greetingTimeoutMs: config.mail.greetingTimeoutMs,
-    },
-    problems,
-  };
 }
 
 export function smtpMode(s: Pick<SmtpSettings, 'secure' | 'requireTLS'>): SmtpMode {

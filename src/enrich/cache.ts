@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { Clock } from '../util/clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { describeSystemError } from '../util/errors.js';
 import type { ProviderAnswer, ProviderName } from './provider.js';
 
@@ -36,6 +36,12 @@ export interface CacheOptions {
   readonly log: Logger;
   /** Longest wait for another process's lock before saving without it (default 5 s). */
   readonly lockWaitMs?: number;
+  /**
+   * Wall time for the lock: its wait deadline and the age of a lock file, which is
+   * compared with the file's mtime. Not `clock`, which tests pin or move by hours: a
+   * pinned clock would never reach the deadline. Default systemClock.
+   */
+  readonly lockClock?: Clock;
 }
 
 /** A lock file older than this is left over from a crash and is broken. */
@@ -170,7 +176,8 @@ export class OriginCache {
   /** Takes `<file>.lock` (O_EXCL), waiting for another process to release it. */
   private lock(): () => void {
     const lockFile = `${this.file}.lock`;
-    const deadline = Date.now() + (this.opts.lockWaitMs ?? 5000);
+    const wall = this.opts.lockClock ?? systemClock;
+    const deadline = wall.now() + (this.opts.lockWaitMs ?? 5000);
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       try {
@@ -182,14 +189,14 @@ export class OriginCache {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       try {
-        if (Date.now() - fs.statSync(lockFile).mtimeMs > STALE_LOCK_MS) {
+        if (wall.now() - fs.statSync(lockFile).mtimeMs > STALE_LOCK_MS) {
           fs.rmSync(lockFile, { force: true });
           continue;
         }
       } catch {
         continue; // released meanwhile
       }
-      if (Date.now() >= deadline) {
+      if (wall.now() >= deadline) {
         this.opts.log.warn({ file: lockFile }, `the IP cache lock ${lockFile} is held too long; saving without it`);
         return () => {};
       }

@@ -1,13 +1,13 @@
-// Online origin providers (ipinfo.io, ipapi.co) through got, each request bounded by a
-// timeout; 429 and 5xx answers retried with exponential backoff, honouring Retry-After;
-// at most `concurrency` requests at a time; and a circuit breaker: after
-// `breakerFailures` failed requests in a row the provider is not called for `breakerMs`,
-// then one trial request decides. The ipinfo token is a secret: it is sent in the query
-// string as ipinfo documents, and never appears in a message, a log line or a file.
+// Online origin providers (ipinfo.io, ipapi.co), asked through util/http-client.ts, each
+// request bounded by a timeout; 429 and 5xx answers retried with exponential backoff,
+// honouring Retry-After; at most `concurrency` requests at a time; and a circuit breaker:
+// after `breakerFailures` failed requests in a row the provider is not called for
+// `breakerMs`, then one trial request decides. The ipinfo token is a secret: it is sent in
+// the query string as ipinfo documents, and never appears in a message, a log line or a file.
 
-import { got, type Response } from 'got';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
+import { httpGet, type HttpFailure } from '../util/http-client.js';
 
 export type ProviderName = 'ipinfo' | 'ipapi';
 
@@ -154,20 +154,13 @@ export class Provider {
       ? `${this.base}/${enc}${this.opts.token !== null ? `?token=${encodeURIComponent(this.opts.token)}` : ''}`
       : `${this.base}/${enc}/json/`;
     this.requests++;
-    let res: Response<string>;
-    try {
-      res = await got(url, {
-        timeout: { request: this.opts.timeoutMs },
-        retry: { limit: 0 },
-        throwHttpErrors: false,
-        followRedirect: false,
-        signal: this.aborter.signal,
-        headers: { accept: 'application/json', 'user-agent': 'logward' },
-      });
-    } catch (err) {
-      throw new Failure(`${this.name}: request for ${ip} failed (${this.describe(err)})`, true);
-    }
-    const status = res.statusCode;
+    const res = await httpGet(url, {
+      timeoutMs: this.opts.timeoutMs,
+      signal: this.aborter.signal,
+      headers: { accept: 'application/json', 'user-agent': 'logward' },
+    });
+    if (res.kind === 'failed') throw new Failure(`${this.name}: request for ${ip} failed (${this.describeFailure(res.failure)})`, true);
+    const status = res.status;
     if (status === 429 || status >= 500) {
       const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.opts.clock.now());
       throw new Failure(`${this.name}: HTTP ${status} for ${ip}${status === 429 ? ' (rate limited)' : ''}`, true, retryAfterMs);
@@ -209,6 +202,11 @@ export class Provider {
   private describe(err: unknown): string {
     const e = err as { code?: string; message?: string };
     const text = e.code === 'ETIMEDOUT' ? `no answer within ${this.opts.timeoutMs} ms (enrich.timeout_secs)` : e.code !== undefined ? `${e.code}` : String(e.message ?? err);
+    return this.scrub(text);
+  }
+
+  private describeFailure(f: HttpFailure): string {
+    const text = f.timedOut ? `no answer within ${this.opts.timeoutMs} ms (enrich.timeout_secs)` : f.code !== null ? f.code : f.message;
     return this.scrub(text);
   }
 

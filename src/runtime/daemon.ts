@@ -106,7 +106,7 @@ export class Daemon {
     if (this.incidents.damaged > 0) this.log.warn({ file: this.incidents.file, lines: this.incidents.damaged }, 'The incident journal had damaged lines (a write cut by a crash); they were dropped.');
     this.coverage = new Coverage(opts.clock.now(), this.state.coverage ?? null);
     this.lastDigest = this.state.lastDigest ?? null;
-    this.outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, env: process.env, log: this.log, clock: opts.clock });
+    this.outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log: this.log, clock: opts.clock });
     this.dispatcher = new AlertDispatcher(config, this.host, this.outbox, this.log, opts.clock, this.state.rate ?? null);
     this.alerts = new AlertSink({
       journal: this.incidents, dispatcher: () => this.dispatcher, log: this.log, clock: opts.clock, originOf: this.originOf,

@@ -11,6 +11,8 @@ export const REDACT_PATHS = [
   'password', 'pass', 'token', 'secret', 'authorization',
   '*.password', '*.pass', '*.token', '*.secret', '*.authorization',
   'smtp.pass', 'env.SMTP_PASS', 'env.IPINFO_TOKEN',
+  // The config carries the SMTP password (Config.mail.smtp.pass), should one ever be logged.
+  'mail.smtp.pass', '*.mail.smtp.pass',
 ];
 
 export interface LoggerOptions {

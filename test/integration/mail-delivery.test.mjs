@@ -15,7 +15,8 @@ import { loadConfig } from '../../dist/config/load.js';
 import { createLogger } from '../../dist/util/logger.js';
 import { systemClock } from '../../dist/util/clock.js';
 import { Outbox, fileName } from '../../dist/delivery/outbox.js';
-import { classifySmtpError, readSmtpSettings } from '../../dist/delivery/smtp.js';
+import { classifySmtpError } from '../../dist/delivery/smtp.js';
+import { readSmtpSettings } from '../../dist/config/mail-env.js';
 
 const servers = [];
 const outboxes = [];
@@ -55,8 +56,9 @@ function capture() {
   return { log, lines, records: () => lines.map((l) => JSON.parse(l)) };
 }
 
+/** An outbox whose config was loaded with `env` (the SMTP_* settings are read at load). */
 function outbox(setupResult, env, logs = capture()) {
-  const o = new Outbox({ dir: setupResult.outboxDir, config: setupResult.config, env, log: logs.log, clock: systemClock });
+  const o = new Outbox({ dir: setupResult.outboxDir, config: loadConfig(setupResult.file, { env }), log: logs.log, clock: systemClock });
   outboxes.push(o);
   return { o, logs };
 }

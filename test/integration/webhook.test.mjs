@@ -67,7 +67,7 @@ function setup(webhook) {
   }));
   const lines = [];
   const log = createLogger({ level: 'debug', destination: { write: (s) => { lines.push(s); } } });
-  const o = new Outbox({ dir: path.join(dir, 'outbox'), config: loadConfig(file, { env: {} }), env: {}, log, clock: systemClock });
+  const o = new Outbox({ dir: path.join(dir, 'outbox'), config: loadConfig(file, { env: {} }), log, clock: systemClock });
   outboxes.push(o);
   return { o, dir, lines, records: () => lines.map((l) => JSON.parse(l)) };
 }
