@@ -5,21 +5,18 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
-import type { z } from 'zod';
 import { AppError, describeSystemError } from '../util/errors.js';
-import { expandGlob } from '../util/glob.js';
-import { compileRuleSet, type CompiledRuleSet, type DetectionSpec, type MatcherSpec, type Problem, type RuleSpec } from '../core/rules.js';
+import { compileRuleSet, type CompiledRuleSet, type DetectionSpec, type Problem } from '../core/rules.js';
 import { checkTimeZone } from '../core/time.js';
-import type { Severity } from '../core/types.js';
 import type { Config, SourceConfig } from './types.js';
 
 export type { Config, SourceConfig };
-import { interpolate } from './env.js';
 import { readMailEnv } from './mail-env.js';
 import { validateCron } from '../util/cron.js';
 import { isLoopbackHost } from '../util/loopback.js';
-import { configSchema, ruleFileSchema, type RawRuleFile } from './schema.js';
+import { configSchema, zodProblems } from './schema.js';
+import { loadRuleFiles, retimed, stripLoadFields } from './rule-files.js';
+import { interpolateTree, parseYaml } from './yaml.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
 
@@ -223,179 +220,6 @@ export function rulesOf(config: Config): CompiledRuleSet {
   const r = rulesets.get(config);
   if (r === undefined) throw new Error('rulesOf: this Config was not made by loadConfig');
   return r;
-}
-
-/**
- * A rule with a new window, cooldown or threshold. The one place of the rule "the
- * cooldown follows the window unless given", so a burst stays one incident.
- */
-function retimed(r: LoadedRule, windowSecs: number | undefined, cooldownSecs: number | undefined, threshold: number | undefined): LoadedRule {
-  const windowMs = windowSecs !== undefined ? windowSecs * 1000 : r.windowMs;
-  const followsWindow = windowSecs !== undefined && !r.explicitCooldown;
-  return {
-    ...r,
-    windowMs,
-    cooldownMs: cooldownSecs !== undefined ? cooldownSecs * 1000 : followsWindow ? windowMs : r.cooldownMs,
-    explicitCooldown: r.explicitCooldown || cooldownSecs !== undefined,
-    threshold: threshold ?? r.threshold,
-  };
-}
-
-interface LoadedRule extends RuleSpec {
-  readonly enabled: boolean;
-  readonly explicitCooldown: boolean;
-}
-
-function stripLoadFields(r: LoadedRule): RuleSpec {
-  const { enabled: _e, explicitCooldown: _c, ...spec } = r;
-  return spec;
-}
-
-function loadRuleFiles(patterns: readonly string[], problems: Problem[]): { matchers: MatcherSpec[]; rules: LoadedRule[]; files: string[] } {
-  const matchers: MatcherSpec[] = [];
-  const rules: LoadedRule[] = [];
-  const files: string[] = [];
-  const seenMatchers = new Map<string, string>();
-  const seenRules = new Map<string, string>();
-  for (const pattern of patterns) {
-    const found = expandGlob(pattern);
-    if (found.length === 0) {
-      problems.push({ path: `rules.files`, message: `no rule file matches ${pattern}; check the path (relative paths start at the working directory ${process.cwd()})` });
-      continue;
-    }
-    for (const file of found) {
-      if (files.includes(file)) continue;
-      files.push(file);
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (err) {
-        problems.push({ path: file, message: `cannot read rule file (${describeSystemError(err)})` });
-        continue;
-      }
-      const doc = parseYaml(text, file, problems);
-      const res = ruleFileSchema.safeParse(doc ?? {});
-      if (!res.success) {
-        problems.push(...zodProblems(res.error, file));
-        continue;
-      }
-      addRuleFile(res.data, file, matchers, rules, seenMatchers, seenRules, problems);
-    }
-  }
-  return { matchers, rules, files };
-}
-
-function addRuleFile(
-  data: RawRuleFile, file: string, matchers: MatcherSpec[], rules: LoadedRule[],
-  seenMatchers: Map<string, string>, seenRules: Map<string, string>, problems: Problem[],
-): void {
-  for (const m of data.matchers) {
-    const prev = seenMatchers.get(m.name);
-    if (prev !== undefined) {
-      problems.push({ path: `${file}: matchers.${m.name}`, message: `matcher name already defined in ${prev}; names must be unique` });
-      continue;
-    }
-    seenMatchers.set(m.name, file);
-    matchers.push({
-      name: m.name,
-      description: m.description,
-      formats: m.formats,
-      programs: m.programs,
-      excludePrograms: m.exclude_programs,
-      statuses: m.statuses,
-      requireFields: m.require_fields,
-      prefilter: m.prefilter,
-      caseInsensitive: m.case_insensitive,
-      ignore: m.ignore,
-      patterns: m.patterns.map((p) =>
-        typeof p === 'string'
-          ? { regex: p, emit: true, set: [], requires: [], minUsers: 0, clear: false }
-          : { regex: p.regex, emit: p.emit, set: p.set, requires: p.requires, minUsers: p.min_users, clear: p.clear },
-      ),
-      maxSeverity: m.max_severity,
-      context: m.context === null ? null : { ttlMs: m.context.ttl_secs * 1000, maxEntries: m.context.max_entries },
-      origin: file,
-    });
-  }
-  for (const r of data.rules) {
-    const prev = seenRules.get(r.name);
-    if (prev !== undefined) {
-      problems.push({ path: `${file}: rules.${r.name}`, message: `rule name already defined in ${prev}; names must be unique` });
-      continue;
-    }
-    seenRules.set(r.name, file);
-    rules.push({
-      name: r.name,
-      description: r.description,
-      matchers: typeof r.matcher === 'string' ? [r.matcher] : r.matcher,
-      key: r.key,
-      windowMs: r.window_secs * 1000,
-      threshold: r.threshold,
-      cooldownMs: (r.cooldown_secs ?? r.window_secs) * 1000,
-      severity: r.severity as Severity,
-      origin: file,
-      enabled: r.enabled,
-      explicitCooldown: r.cooldown_secs !== undefined,
-    });
-  }
-}
-
-function parseYaml(text: string, file: string, problems: Problem[]): unknown {
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      problems.push({ path: pos === undefined ? file : `${file}:${pos.line}:${pos.col}`, message: `YAML syntax: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}` });
-    }
-    return {};
-  }
-  let value: unknown;
-  try {
-    // Throws on an alias to an anchor defined later, and on alias expansion past the
-    // library's bound (a "billion laughs" file).
-    value = doc.toJS();
-  } catch (err) {
-    problems.push({ path: file, message: `YAML: ${err instanceof Error ? err.message : String(err)}` });
-    return {};
-  }
-  if (isCyclic(value, new Set())) {
-    problems.push({ path: file, message: 'YAML: an alias refers to a node that contains it; a config is a tree' });
-    return {};
-  }
-  return value;
-}
-
-function isCyclic(v: unknown, ancestors: Set<object>): boolean {
-  if (v === null || typeof v !== 'object') return false;
-  if (ancestors.has(v)) return true;
-  ancestors.add(v);
-  for (const x of Object.values(v)) if (isCyclic(x, ancestors)) return true;
-  ancestors.delete(v);
-  return false;
-}
-
-function interpolateTree(v: unknown, env: NodeJS.ProcessEnv, missing: (name: string, at: string) => void, at = ''): unknown {
-  if (typeof v === 'string') return interpolate(v, env, (n) => missing(n, at || '(root)'));
-  if (Array.isArray(v)) return v.map((x, i) => interpolateTree(x, env, missing, `${at}[${i}]`));
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      // defineProperty: a "__proto__" key must stay a key (and be reported as unknown), not
-      // become the object's prototype, which would silently drop it.
-      Object.defineProperty(out, k, { value: interpolateTree(x, env, missing, at === '' ? k : `${at}.${k}`), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  }
-  return v;
-}
-
-function zodProblems(error: z.ZodError, file: string): Problem[] {
-  return error.issues.map((issue) => {
-    const p = issue.path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`)).join('');
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against config/logward.yaml`;
-    return { path: `${file}: ${p === '' ? '(top level)' : p}`, message };
-  });
 }
 
 function invalid(source: string | null, problems: Problem[]): AppError {

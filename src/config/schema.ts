@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { FORMAT_NAMES, SEVERITIES } from '../core/types.js';
 import { MAX_WINDOW_MS } from '../core/window.js';
+import type { Problem } from '../core/rules.js';
 
 const posInt = z.number().int().positive();
 /** Windows up to core's limit (30 days): the window store keeps times as 32-bit millisecond offsets. */
@@ -196,3 +197,14 @@ export const ruleFileSchema = z.strictObject({
 });
 
 export type RawRuleFile = z.infer<typeof ruleFileSchema>;
+
+/** Schema issues as problems with their config path (`rules[2].pattern`) and a hint for unknown keys. */
+export function zodProblems(error: z.ZodError, file: string): Problem[] {
+  return error.issues.map((issue) => {
+    const p = issue.path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`)).join('');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against config/logward.yaml`;
+    return { path: `${file}: ${p === '' ? '(top level)' : p}`, message };
+  });
+}
+
