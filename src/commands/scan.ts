@@ -8,18 +8,14 @@ import { loadConfig, rulesOf } from '../config/load.js';
 import { MAX_WINDOW_MS } from '../core/window.js';
 import { limitHeapGrowth } from '../runtime/heap.js';
 import type { CompiledRuleSet } from '../core/rules.js';
-import { buildDigest, digestMail, ruleFamilies } from '../digest/digest.js';
+import { composeDigest, digestIncident, digestMail, ruleFamilies } from '../digest/digest.js';
 import { printable, safeId, safeJson } from '../util/text.js';
-import type { CoverageSnapshot } from '../digest/coverage.js';
 import { sendMailNow } from '../delivery/send-now.js';
 import type { MailContent } from '../delivery/types.js';
-import type { JournalRecord } from '../sinks/incident-journal.js';
-import { Detector } from '../core/detector.js';
-import { detectFormat } from '../core/parse/index.js';
-import { FormatChain, ParseContext } from '../core/parse/index.js';
 import { checkTimeZone, wallTime } from '../core/time.js';
-import type { DetectionEvent, FormatName, Incident, TimeContext } from '../core/types.js';
-import { resolveInputs, readHead, readLines, type BatchInput } from '../sources/file-batch.js';
+import type { Incident, TimeContext } from '../core/types.js';
+import { resolveInputs, readLines, type BatchInput } from '../sources/file-batch.js';
+import { Pipeline } from '../runtime/pipeline.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { alertJson, writeReport, type OriginOf, type ReportFormat } from '../sinks/report.js';
 import { ATTRIBUTION, Enricher, offlineOrigins } from '../enrich/index.js';
@@ -51,7 +47,7 @@ export const SCAN_HELP = `usage: logward scan [options] [FILE...]
 
 Reads log files once and reports the incidents the rules find.
 FILE may be a plain or gzip file, a directory (its files), a wildcard pattern, or - for stdin.
-Files are read oldest first (by their first timestamp), whatever the order given.
+Files are read oldest first (by modification time, then rotation number), whatever the order given.
 
   --log FILE             a file to scan (repeatable; same as a positional FILE)
   --config FILE          configuration (default: config/logward.yaml)
@@ -106,20 +102,22 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
   const now = io.clock.now();
   const timeOf = (input: BatchInput): TimeContext => ({ timeZone, year, refMs: input.mtimeMs ?? now });
   const skipped = (msg: string): void => void process.stderr.write(`logward: warning: ${msg}\n`);
-  const inputs = await oldestFirst(resolveInputs(args, skipped), config.input.format, timeOf);
+  const inputs = oldestFirst(resolveInputs(args, skipped));
 
-  let events: EventsFile | null = null;
-  if (v.events !== undefined) events = EventsFile.create(v.events as string);
-  const collector = new ReportCollector(config.reports.maxEvents, events === null ? undefined : (ev: DetectionEvent) => events!.write(ev));
-  const detector = new Detector(ruleset, collector);
+  const events = v.events === undefined ? null : EventsFile.create(v.events as string);
+  const collector = new ReportCollector(config.reports.maxEvents);
+  // A scan stops at the first failing sink: its exit code must say the output is incomplete.
+  const pipeline = new Pipeline(ruleset, events === null ? [collector] : [collector, events], (_sink, _what, err) => {
+    throw err;
+  });
   try {
     for (const input of inputs) {
-      const src = detector.source({ label: input.label, format: config.input.format, time: timeOf(input) });
+      const src = pipeline.detector.source({ label: input.label, format: config.input.format, time: timeOf(input) });
       const split = await readLines(input, config.input.maxLineBytes, (line) => src.line(line));
       src.end();
       collector.sources.push({ file: input.label, stats: src.stats, cut: split.cut });
     }
-    detector.flush();
+    pipeline.detector.flush();
     events?.commit();
   } catch (err) {
     events?.abort();
@@ -163,26 +161,20 @@ export async function scanCommand(argv: readonly string[], io: ScanIO): Promise<
   return 0;
 }
 
-/** Orders files by their first parsable timestamp, so rotated logs are read in time order. */
-async function oldestFirst(inputs: BatchInput[], format: FormatName | 'auto', timeOf: (i: BatchInput) => TimeContext): Promise<BatchInput[]> {
-  if (inputs.length < 2) return inputs;
-  const keyed = await Promise.all(inputs.map(async (input, index) => {
-    if (input.path === null) return { input, index, first: Infinity };
-    const head = await readHead(input, 50);
-    const ctx = new ParseContext(timeOf(input));
-    const chain = new FormatChain(format === 'auto' ? detectFormat(head, ctx) : format, format !== 'auto');
-    let first = Infinity;
-    for (const l of head) {
-      const rec = chain.parse(l, ctx);
-      if (rec !== null) {
-        first = rec.time;
-        break;
-      }
-    }
-    return { input, index, first };
-  }));
-  keyed.sort((a, b) => (a.first === b.first ? a.index - b.index : a.first < b.first ? -1 : 1));
-  return keyed.map((k) => k.input);
+/**
+ * Orders files oldest first: by modification time (a rotated file was last written before
+ * the one that replaced it), and at equal times by rotation number, auth.log.2.gz before
+ * auth.log.1 before auth.log. stdin and FIFOs have no time and come last, in the order given.
+ */
+function oldestFirst(inputs: BatchInput[]): BatchInput[] {
+  const rank = (i: BatchInput): number => {
+    const m = /\.(\d+)(?:\.[a-z0-9]+)?$/.exec(i.label);
+    return m === null ? 0 : Number(m[1]);
+  };
+  return inputs
+    .map((input, index) => ({ input, index, time: input.mtimeMs ?? Infinity, rank: rank(input) }))
+    .sort((a, b) => (a.time !== b.time ? (a.time < b.time ? -1 : 1) : b.rank - a.rank || a.index - b.index))
+    .map((k) => k.input);
 }
 
 function jsonSummary(base: string, formats: readonly ReportFormat[], c: ReportCollector, incidents: Incident[], originOf: OriginOf | undefined): Record<string, unknown> {
@@ -228,24 +220,22 @@ function humanSummary(base: string, c: ReportCollector, incidents: Incident[], t
 
 /** The scan's summary as a mail: the digest's layout over the scanned logs. */
 function scanMail(c: ReportCollector, incidents: readonly Incident[], ruleset: CompiledRuleSet, now: number, timeZone: string, reportName: string, originOf: OriginOf | undefined): MailContent {
-  const at = new Date(now).toISOString();
-  const records: JournalRecord[] = incidents.map((i) => ({ ...alertJson(i, originOf), type: 'opened', at, id: i.id }));
-  const sources: CoverageSnapshot['sources'] = {};
   const firsts: number[] = [];
   const lasts: number[] = [];
   for (const s of c.sources) {
-    sources[s.file] = {
-      kind: 'file', lines: s.stats.lines, notParsed: s.stats.unparsed, unmatched: Math.max(0, s.stats.parsed - s.stats.matchedLines),
-      events: s.stats.events, lastGrowth: now, shapes: {}, otherShapes: 0,
-    };
     if (s.stats.firstTime !== null) firsts.push(s.stats.firstTime);
     if (s.stats.lastTime !== null) lasts.push(s.stats.lastTime);
   }
   const start = firsts.length === 0 ? now : Math.min(...firsts);
   const end = lasts.length === 0 ? now : Math.max(...lasts) + 1;
-  const d = buildDigest({
-    kind: 'scan', host: os.hostname(), start, end, timeZone, records: records.map((r) => ({ ...r, at: new Date(start).toISOString() })),
-    coverage: { since: start, sources }, families: ruleFamilies(ruleset), staleMs: Infinity, ...(originOf === undefined ? {} : { origin: originOf }),
+  const alertedAt = new Date(start).toISOString();
+  const d = composeDigest({
+    kind: 'scan', host: os.hostname(), start, end, timeZone, incidents: incidents.map((i) => digestIncident(i, alertedAt)), firstSeen: new Map(),
+    families: ruleFamilies(ruleset), ...(originOf === undefined ? {} : { origin: originOf }),
+    coverage: c.sources.map((s) => ({
+      label: s.file, kind: 'file' as const, lines: s.stats.lines, notParsed: s.stats.unparsed, unmatched: Math.max(0, s.stats.parsed - s.stats.matchedLines),
+      events: s.stats.events, lastGrowth: now, shapes: {}, otherShapes: 0, stale: false,
+    })).sort((a, b) => a.label.localeCompare(b.label)),
   });
   const mail = digestMail(d);
   return { ...mail, messageId: `scan-${reportName}.${safeId(d.host)}@logward`, date: now, attachments: mail.attachments?.map((a) => ({ ...a, filename: `logward-scan-${reportName}.csv` })) };

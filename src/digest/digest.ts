@@ -4,7 +4,8 @@
 // repeat ones. Built from the incident journal and the coverage counters; pure (no IO).
 
 import type { CompiledRuleSet } from '../core/rules.js';
-import { SEVERITIES, type Severity } from '../core/types.js';
+import { SEVERITIES, type Incident, type Severity } from '../core/types.js';
+import { isoUtc } from '../core/time.js';
 import { toCsv } from '../sinks/csv.js';
 import type { JournalRecord } from '../sinks/incident-journal.js';
 import type { MailContent } from '../delivery/types.js';
@@ -86,11 +87,37 @@ export function buildDigest(input: DigestInput): DigestModel {
     if (r.type === 'opened' && at >= start) latest.set(r.id, r);
     else if (r.type === 'closed' && latest.has(r.id)) latest.set(r.id, { ...r, at: latest.get(r.id)!.at });
   }
-  const incidents = [...latest.values()].map(toIncident).sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.rule.localeCompare(b.rule)));
-  const offenders = offendersOf(incidents, firstSeen, input.origin);
+  const staleMs = input.staleMs ?? DAY_MS;
+  const coverage = Object.entries(input.coverage?.sources ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([label, s]) => ({
+    ...s, label, stale: s.lastGrowth === null || end - s.lastGrowth > staleMs,
+  }));
+  return composeDigest({
+    kind: input.kind ?? 'daily', host: input.host, start, end, timeZone: input.timeZone, incidents: [...latest.values()].map(toIncident),
+    firstSeen, families: input.families, coverage, ...(input.origin === undefined ? {} : { origin: input.origin }),
+  });
+}
+
+/** What a digest is made of, however it was gathered (the journal, or a scan's own incidents). */
+export interface DigestParts {
+  kind: 'daily' | 'scan';
+  host: string;
+  start: number;
+  end: number;
+  timeZone: string;
+  incidents: readonly DigestIncident[];
+  /** Address -> its first alert before the period (a repeat offender). */
+  firstSeen: ReadonlyMap<string, string>;
+  families: ReadonlyMap<string, string>;
+  origin?: (ip: string) => string | null;
+  coverage: DigestModel['coverage'];
+}
+
+export function composeDigest(p: DigestParts): DigestModel {
+  const incidents = [...p.incidents].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.rule.localeCompare(b.rule)));
+  const offenders = offendersOf(incidents, p.firstSeen, p.origin);
   const byFamily = new Map<string, DigestIncident[]>();
   for (const i of incidents) {
-    const f = input.families.get(i.rule) ?? 'other';
+    const f = p.families.get(i.rule) ?? 'other';
     let list = byFamily.get(f);
     if (list === undefined) byFamily.set(f, (list = []));
     list.push(i);
@@ -98,13 +125,17 @@ export function buildDigest(input: DigestInput): DigestModel {
   const families = [...byFamily.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([family, list]) => {
     const perRule = new Map<string, number>();
     for (const i of list) perRule.set(i.rule, (perRule.get(i.rule) ?? 0) + 1);
-    return { family, perRule: [...perRule.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])), offenders: offendersOf(list, firstSeen, input.origin) };
+    return { family, perRule: [...perRule.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])), offenders: offendersOf(list, p.firstSeen, p.origin) };
   });
-  const staleMs = input.staleMs ?? DAY_MS;
-  const coverage = Object.entries(input.coverage?.sources ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([label, s]) => ({
-    ...s, label, stale: s.lastGrowth === null || end - s.lastGrowth > staleMs,
-  }));
-  return { kind: input.kind ?? 'daily', host: input.host, start, end, timeZone: input.timeZone, incidents, families, offenders, coverage };
+  return { kind: p.kind, host: p.host, start: p.start, end: p.end, timeZone: p.timeZone, incidents, families, offenders, coverage: p.coverage };
+}
+
+/** An incident the detector made, as the digest lists it. */
+export function digestIncident(i: Incident, alertedAt: string): DigestIncident {
+  return {
+    id: i.id, rule: i.rule, severity: i.severity, keyField: i.keyField, key: i.key, count: i.count, first: isoUtc(i.first), last: isoUtc(i.last),
+    ips: [...i.ips], users: [...i.users], hosts: [...i.hosts], alertedAt,
+  };
 }
 
 function toIncident(r: JournalRecord): DigestIncident {

@@ -2,6 +2,7 @@
 // snapshot wins), a bounded list of events for the report's event table, and per-rule
 // event summaries with bounded top-N counters. Memory stays flat whatever the input size.
 
+import type { Sink } from './types.js';
 import type { DetectorListener, SourceStats } from '../core/detector.js';
 import type { DetectionEvent, Incident } from '../core/types.js';
 
@@ -31,7 +32,8 @@ export interface SourceSummary {
   cut: number;
 }
 
-export class ReportCollector implements DetectorListener {
+export class ReportCollector implements DetectorListener, Sink {
+  readonly name = 'report';
   readonly incidents = new Map<string, Incident>();
   readonly events: DetectionEvent[] = [];
   eventsTotal = 0;
@@ -40,7 +42,7 @@ export class ReportCollector implements DetectorListener {
   /** Events per rule per minute of event time (for the HTML report's chart); bounded. */
   readonly minutes = new Map<string, Map<number, number>>();
 
-  constructor(private readonly maxEvents: number, private readonly onEvent?: (ev: DetectionEvent) => void) {}
+  constructor(private readonly maxEvents: number) {}
 
   event(ev: DetectionEvent): void {
     this.eventsTotal++;
@@ -66,7 +68,6 @@ export class ReportCollector implements DetectorListener {
       s.runUserCount = 0;
     }
     s.runUserCount++;
-    this.onEvent?.(ev);
   }
 
   private countMinute(rule: string, t: number): void {

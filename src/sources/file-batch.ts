@@ -157,22 +157,3 @@ export async function readLines(input: BatchInput, maxLineBytes: number, onLine:
   splitter.end(onLine);
   return splitter.stats;
 }
-
-/** The first lines of an input (for ordering inputs by their first timestamp). */
-export async function readHead(input: BatchInput, maxLines: number): Promise<string[]> {
-  if (input.path === null || input.fifo === true) return [];
-  const lines: string[] = [];
-  const stream = openStream(input);
-  const splitter = new LineSplitter(64 * 1024);
-  try {
-    for await (const chunk of stream) {
-      splitter.push(chunk as Buffer, (l) => lines.push(l));
-      if (lines.length >= maxLines) break;
-    }
-  } catch {
-    return lines; // readLines reports the error when the file is really read
-  } finally {
-    stream.destroy();
-  }
-  return lines.slice(0, maxLines);
-}

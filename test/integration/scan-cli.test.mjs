@@ -138,6 +138,23 @@ describe('logward scan inputs', () => {
     assert.equal(s.alerts[0].key, '203.0.113.9');
   });
 
+  test('reads rotated files of the same modification time by rotation number, highest first', async () => {
+    const dir = tempDir();
+    const line = (t, port) => `Oct 14 ${t} h sshd[1]: Failed password for root from 203.0.113.9 port ${port} ssh2`;
+    const names = { 'auth.log': ['10:00:20', 3], 'auth.log.1': ['10:00:10', 2], 'auth.log.2.gz': ['10:00:00', 1] };
+    const same = new Date('2026-01-01T00:00:00Z');
+    for (const [name, [t, port]] of Object.entries(names)) {
+      const file = path.join(dir, name);
+      const text = `${line(t, port)}\n`;
+      fs.writeFileSync(file, name.endsWith('.gz') ? zlib.gzipSync(text) : text);
+      fs.utimesSync(file, same, same);
+    }
+    const files = ['auth.log', 'auth.log.2.gz', 'auth.log.1'].map((n) => path.join(dir, n));
+    const r = await runCli(['scan', ...files, '--out', dir, '--year', '2025', '--timezone', 'UTC', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).files.map((f) => path.basename(f.file)), ['auth.log.2.gz', 'auth.log.1', 'auth.log']);
+  });
+
   test('counts and skips malformed lines without failing', async () => {
     const dir = tempDir();
     const log = path.join(dir, 'mixed.log');
