@@ -89,6 +89,28 @@ export async function waitFor(check, what, timeoutMs = 10_000) {
   }
 }
 
+/**
+ * Resolves when the daemon's output matches re: its own signal that something happened
+ * ("Caught up with the files", "A source was rotated"), not a guess at how long it takes
+ * on a loaded machine. Rejects when the daemon exits first; the bound only ends a hang.
+ */
+export async function logged(child, re, what = String(re), boundMs = 120_000) {
+  const t0 = Date.now();
+  let exited = false;
+  child.exited.then(() => { exited = true; });
+  for (;;) {
+    if (re.test(child.output)) return;
+    if (exited) throw new Error(`the daemon exited before logging ${what}:\n${child.output}`);
+    if (Date.now() - t0 > boundMs) throw new Error(`the daemon did not log ${what} in ${boundMs} ms:\n${child.output}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The daemon read every file to its end once since it started. */
+export function caughtUp(child) {
+  return logged(child, /Caught up with the files/, 'that it caught up');
+}
+
 export async function stopDaemon(child) {
   child.kill('SIGTERM');
   return child.exited;

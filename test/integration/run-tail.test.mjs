@@ -6,7 +6,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { attackLine, daemonDir, events, killAll, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+import { attackLine, caughtUp, daemonDir, events, killAll, logged, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
 
 after(killAll);
 import { runCli } from '../helpers/cli.mjs';
@@ -273,7 +273,8 @@ describe('logward run and two rotations between two reads', () => {
     const dir = daemonDir();
     write(dir, 'app.log', 0, 3);
     const d = startDaemon(dir);
-    await waitFor(() => seen(dir).length === 3, '3 events');
+    await caughtUp(d);
+    assert.deepEqual(seen(dir), range(0, 3));
     d.kill('SIGSTOP'); // frozen: no read happens until SIGCONT
     try {
       write(dir, 'app.log', 3, 5);
@@ -284,6 +285,8 @@ describe('logward run and two rotations between two reads', () => {
     } finally {
       d.kill('SIGCONT');
     }
+    // The daemon says when it found the rotations; the lines are read before it says so.
+    await logged(d, /A source was rotated/, 'the rotation');
     await waitFor(() => seen(dir).length >= 10, '10 events');
     assert.equal((await stopDaemon(d)).code, 0, d.output);
     assert.deepEqual(seen(dir), range(0, 10));
@@ -293,7 +296,8 @@ describe('logward run and two rotations between two reads', () => {
     const dir = daemonDir();
     write(dir, 'app.log', 0, 3);
     const d1 = startDaemon(dir);
-    await waitFor(() => seen(dir).length === 3, '3 events');
+    await caughtUp(d1);
+    assert.deepEqual(seen(dir), range(0, 3));
     assert.equal((await stopDaemon(d1)).code, 0);
     write(dir, 'app.log', 3, 5);
     fs.renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.2'));
@@ -301,7 +305,9 @@ describe('logward run and two rotations between two reads', () => {
     fs.renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
     write(dir, 'app.log', 8, 10);
     const d2 = startDaemon(dir);
-    await waitFor(() => seen(dir).length >= 10, '10 events');
+    // Both rotated files are read at start, before the daemon says it caught up.
+    await caughtUp(d2);
+    assert.deepEqual(seen(dir), range(0, 10));
     assert.equal((await stopDaemon(d2)).code, 0, d2.output);
     assert.deepEqual(seen(dir), range(0, 10));
   });
