@@ -13,7 +13,7 @@ import { ROOT, runCli, tempDir } from '../helpers/cli.mjs';
 import { closedPort, makeCert, startSilentServer, startSmtpServer } from '../helpers/smtp.mjs';
 import { loadConfig } from '../../dist/config/load.js';
 import { createLogger } from '../../dist/util/logger.js';
-import { systemClock } from '../../dist/util/clock.js';
+import { manualClock, systemClock } from '../../dist/util/clock.js';
 import { Outbox, fileName } from '../../dist/delivery/outbox.js';
 import { classifySmtpError } from '../../dist/delivery/smtp.js';
 import { readSmtpSettings } from '../../dist/config/mail-env.js';
@@ -32,7 +32,6 @@ async function server(opts) {
 }
 
 const cert = await makeCert();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A temp directory with logward.yaml (JSON is YAML), the CA file and a state dir. */
 function setup({ mail = {}, delivery = {}, trustCa = false } = {}) {
@@ -57,10 +56,12 @@ function capture() {
 }
 
 /** An outbox whose config was loaded with `env` (the SMTP_* settings are read at load). */
+/** Its clock is a manual one (shared by the outboxes of one setup): a retry is made due by moving it, not by sleeping. */
 function outbox(setupResult, env, logs = capture()) {
-  const o = new Outbox({ dir: setupResult.outboxDir, config: loadConfig(setupResult.file, { env }), log: logs.log, clock: systemClock });
+  setupResult.clock ??= manualClock(Date.parse('2026-01-01T00:00:00Z'));
+  const o = new Outbox({ dir: setupResult.outboxDir, config: loadConfig(setupResult.file, { env }), log: logs.log, clock: setupResult.clock });
   outboxes.push(o);
-  return { o, logs };
+  return { o, logs, clock: setupResult.clock };
 }
 
 function smtpEnv(s, extra = {}) {
@@ -284,16 +285,16 @@ describe('mail through the outbox', () => {
     await srv.stop();
     const s = setup();
     const env = smtpEnv(srv);
-    const first = outbox(s, env).o;
+    const { o: first, clock } = outbox(s, env);
     const msg = mailMessage();
     first.enqueue(msg);
     assert.deepEqual(await first.flush(), { sent: 0, retried: 1, dead: 0 });
-    const before = Date.now();
+    const before = clock.now();
     let rec = pendingRecord(first, msg.id);
     assert.equal(rec.attempts, 1);
-    assert.ok(rec.nextAttemptAt > before - 1000 && rec.nextAttemptAt <= before + 1000);
+    assert.ok(rec.nextAttemptAt > before && rec.nextAttemptAt <= before + 1000);
     assert.match(rec.lastError, /connection refused/);
-    await sleep(80);
+    clock.set(rec.nextAttemptAt);
     assert.deepEqual(await first.flush(), { sent: 0, retried: 1, dead: 0 });
     rec = pendingRecord(first, msg.id);
     assert.equal(rec.attempts, 2, 'the second try doubled the delay');
@@ -303,7 +304,8 @@ describe('mail through the outbox', () => {
     const second = outbox(s, env).o;
     assert.equal(second.pendingCount(), 1, 'the new outbox (a restart) finds the message');
     assert.equal(second.enqueue(msg), 'duplicate', 'a pending id is a duplicate');
-    await sleep(Math.max(0, rec.nextAttemptAt - Date.now()) + 20);
+    assert.deepEqual(await second.flush(), { sent: 0, retried: 0, dead: 0 }, 'not due before its backoff');
+    clock.set(rec.nextAttemptAt);
     assert.deepEqual(await second.flush(), { sent: 1, retried: 0, dead: 0 });
     assert.equal(srv.countById(msg.mail.messageId), 1);
     assert.deepEqual(await second.flush(), { sent: 0, retried: 0, dead: 0 });
@@ -319,13 +321,13 @@ describe('mail through the outbox', () => {
     const srv = await server({});
     srv.failNext(451, 'greylisted, try again later');
     const s = setup({ delivery: { retry_min_secs: 1 } });
-    const { o, logs } = outbox(s, smtpEnv(srv));
+    const { o, logs, clock } = outbox(s, smtpEnv(srv));
     const msg = mailMessage();
     o.enqueue(msg);
     assert.deepEqual(await o.flush(), { sent: 0, retried: 1, dead: 0 });
     assert.match(logs.records().find((r) => r.level === 'warn').msg, /deferred the message \(451 greylisted/);
     assert.deepEqual(await o.flush(), { sent: 0, retried: 0, dead: 0 }, 'not due yet');
-    await sleep(Math.max(0, pendingRecord(o, msg.id).nextAttemptAt - Date.now()) + 20);
+    clock.set(pendingRecord(o, msg.id).nextAttemptAt);
     assert.deepEqual(await o.flush(), { sent: 1, retried: 0, dead: 0 });
     assert.equal(srv.countById(msg.mail.messageId), 1);
   });
@@ -361,7 +363,8 @@ describe('mail through the outbox', () => {
   test('started, it delivers soon after an enqueue and retries on its own; stop() waits', async () => {
     const srv = await server({});
     srv.failNext(421, 'busy');
-    const s = setup();
+    // Real timers and the real clock: the delivery loop schedules its own retries.
+    const s = { ...setup(), clock: systemClock };
     const { o } = outbox(s, smtpEnv(srv));
     o.start();
     const msg = mailMessage();

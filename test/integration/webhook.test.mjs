@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ROOT, tempDir } from '../helpers/cli.mjs';
 import { loadConfig } from '../../dist/config/load.js';
 import { createLogger } from '../../dist/util/logger.js';
-import { systemClock } from '../../dist/util/clock.js';
+import { manualClock, systemClock } from '../../dist/util/clock.js';
 import { Outbox, fileName } from '../../dist/delivery/outbox.js';
 
 const SECRET = 'webhook-hmac-key-5d1c';
@@ -56,7 +56,8 @@ after(async () => {
   await Promise.all(receivers.map((r) => r.close()));
 });
 
-function setup(webhook) {
+/** The outbox's clock is a manual one unless `clock` is given: a retry is made due by advancing it, not by sleeping. */
+function setup(webhook, clock = manualClock(Date.parse('2026-01-01T00:00:00Z'))) {
   const dir = tempDir('logward-webhook-');
   const file = path.join(dir, 'logward.yaml');
   fs.writeFileSync(file, JSON.stringify({
@@ -67,9 +68,9 @@ function setup(webhook) {
   }));
   const lines = [];
   const log = createLogger({ level: 'debug', destination: { write: (s) => { lines.push(s); } } });
-  const o = new Outbox({ dir: path.join(dir, 'outbox'), config: loadConfig(file, { env: {} }), log, clock: systemClock });
+  const o = new Outbox({ dir: path.join(dir, 'outbox'), config: loadConfig(file, { env: {} }), log, clock });
   outboxes.push(o);
-  return { o, dir, lines, records: () => lines.map((l) => JSON.parse(l)) };
+  return { o, dir, clock, lines, records: () => lines.map((l) => JSON.parse(l)) };
 }
 
 let seq = 0;
@@ -112,14 +113,15 @@ describe('webhook delivery', () => {
 
   test('500 then 200: retried after the backoff, delivered once', async () => {
     const rcv = await receiver([500]);
-    const { o, records } = setup({ url: rcv.url, secret: SECRET });
+    const { o, clock, records } = setup({ url: rcv.url, secret: SECRET });
     const msg = hook();
     o.enqueue(msg);
     assert.deepEqual(await o.flush(), { sent: 0, retried: 1, dead: 0 });
     assert.match(records().find((r) => r.level === 'warn').msg, /webhook http:\/\/127\.0\.0\.1:\d+\/… answered HTTP 500; will retry/);
     const rec = JSON.parse(fs.readFileSync(path.join(o.dir, 'pending', fileName(msg.id)), 'utf8'));
     assert.equal(rec.attempts, 1);
-    await sleep(80);
+    assert.deepEqual(await o.flush(), { sent: 0, retried: 0, dead: 0 }, 'not due before its backoff');
+    clock.set(rec.nextAttemptAt);
     assert.deepEqual(await o.flush(), { sent: 1, retried: 0, dead: 0 });
     assert.deepEqual(await o.flush(), { sent: 0, retried: 0, dead: 0 });
     assert.equal(rcv.requests.length, 2);
@@ -129,13 +131,13 @@ describe('webhook delivery', () => {
 
   test('429 and 408 are retried; 404 is dead-lettered and logged as an error', async () => {
     const rcv = await receiver([429, 408, 404]);
-    const { o, records } = setup({ url: rcv.url });
+    const { o, clock, records } = setup({ url: rcv.url });
     const a = hook();
     o.enqueue(a);
     assert.deepEqual(await o.flush(), { sent: 0, retried: 1, dead: 0 });
-    await sleep(80);
+    clock.advance(80);
     assert.deepEqual(await o.flush(), { sent: 0, retried: 1, dead: 0 });
-    await sleep(150);
+    clock.advance(150);
     assert.deepEqual(await o.flush(), { sent: 0, retried: 0, dead: 1 });
     const dead = JSON.parse(fs.readFileSync(path.join(o.dir, 'dead', fileName(a.id)), 'utf8'));
     assert.equal(dead.attempts, 3);
@@ -146,21 +148,22 @@ describe('webhook delivery', () => {
 
   test('a hanging receiver: the request times out (webhook.timeout_secs), then the retry is delivered', async () => {
     const rcv = await receiver(['hang']);
-    const { o, records } = setup({ url: rcv.url, timeout_secs: 0.3 });
+    const { o, clock, records } = setup({ url: rcv.url, timeout_secs: 0.3 });
     const msg = hook();
     o.enqueue(msg);
     const t0 = Date.now();
     assert.deepEqual(await o.flush(), { sent: 0, retried: 1, dead: 0 });
     assert.ok(Date.now() - t0 < 2000, 'the timeout ended the request');
     assert.match(records().find((r) => r.level === 'warn').msg, /no answer within 0\.3 s \(webhook\.timeout_secs\); will retry/);
-    await sleep(80);
+    clock.advance(80);
     assert.deepEqual(await o.flush(), { sent: 1, retried: 0, dead: 0 });
     assert.equal(rcv.requests.length, 2);
   });
 
   test('started, the outbox retries on its own until the receiver accepts', async () => {
     const rcv = await receiver([503, 503]);
-    const { o } = setup({ url: rcv.url });
+    // Real timers and the real clock: the delivery loop schedules its own retries.
+    const { o } = setup({ url: rcv.url }, systemClock);
     o.start();
     const msg = hook();
     o.enqueue(msg);
