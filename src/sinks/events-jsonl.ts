@@ -50,7 +50,9 @@ export class EventsFile implements Sink {
     if (this.size >= FLUSH_BYTES) this.flush();
   }
 
+  /** Idempotent: a second commit keeps the file the first one published. */
   commit(): void {
+    if (this.done) return;
     try {
       this.flush();
       fs.fsyncSync(this.fd);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 
 export class DurableAppend {
   private unsynced = false;
+  private closed = false;
 
   constructor(readonly fd: number) {}
 
@@ -22,8 +23,11 @@ export class DurableAppend {
     this.unsynced = false;
   }
 
+  /** Idempotent: a second close must not close a descriptor the process reused meanwhile. */
   close(): void {
+    if (this.closed) return;
     this.sync();
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }

@@ -64,7 +64,7 @@ sinkContract('the alert sink', ({ dir }) => {
     close: a.close,
     read: () => ({ incidents: readJournal(a.journal.file).map(journalFields) }),
   };
-}, { knownViolations: { secondClose: 'IncidentJournal.close (DurableAppend) closes its fd again: EBADF, or an unrelated file that reused the fd' } });
+});
 
 function scratchDir(t) {
   const dir = tempDir('logward-alerts-');
