@@ -80,7 +80,18 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+// The daemon exits as soon as its command returns: a watcher, a timer or a socket left
+// behind by a failed start or a stop cut short by run.shutdown_timeout_secs must not keep
+// a process alive that watches nothing (under systemd, Restart= must see the exit).
+// One-shot commands end when their work is done, with their output flushed.
+const exitNow = process.argv[2] === 'run';
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => { process.exitCode = report(err); },
+  (code) => {
+    process.exitCode = code;
+    if (exitNow) process.exit(code);
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+    if (exitNow) process.exit(process.exitCode);
+  },
 );

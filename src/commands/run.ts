@@ -56,8 +56,17 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   const onHup = (): void => d.reload();
   process.on('SIGHUP', onHup);
   try {
-    d.start();
-    await d.startHttp();
+    try {
+      // The port first: a daemon that cannot serve what it was told to exits before it
+      // reads, alerts or mails anything.
+      await d.startHttp();
+      d.start();
+    } catch (err) {
+      // Nothing half-started keeps running: what did start is stopped, then the error is
+      // the exit (under systemd, Restart=on-failure then applies).
+      await boundedStop(() => d.stop('start failed'), d.config.run.shutdownTimeoutMs, d.log);
+      throw err;
+    }
     // A backlog is read in slices: SIGTERM between two of them stops as it would a daemon.
     const reason = once ? await Promise.race([d.caughtUp().then(() => 'once'), request.reason]) : await request.reason;
     return await boundedStop(() => d.stop(reason), d.config.run.shutdownTimeoutMs, d.log);

@@ -81,6 +81,8 @@ export class Daemon {
   private lastDigest: number | null;
   private lastFlush: number;
   private stopping = false;
+  /** start() ran to its end: there is reading to drain and a state to save at stop. */
+  private started = false;
 
   constructor(config: Config, private readonly opts: DaemonOptions) {
     this.config = config;
@@ -158,6 +160,11 @@ export class Daemon {
     this.log.info({ version: version(), rules: this.ruleset.rules.map((r) => r.spec.name), state: this.store.file }, 'logward is starting.');
     this.files.open();
     this.journals.start(this.config.sources);
+    const unreadable = this.journals.journals.size === 0 ? this.files.noneReadable() : null;
+    if (unreadable !== null) {
+      throw new AppError('INPUT_UNREADABLE', `no source can be read: ${unreadable.join(', ')}; give logward read access (e.g. the adm group) or fix config: sources`);
+    }
+    this.started = true;
     this.logSources();
     this.checkpoints.save();
     if (this.stopping) return;
@@ -185,17 +192,20 @@ export class Daemon {
     for (const s of this.schedules) s.stop();
     await this.http?.close();
     await this.journals.stop();
-    this.files.pollAll();
-    this.flushReport('shutdown');
-    this.checkpoints.save();
+    if (this.started) {
+      this.files.pollAll();
+      this.flushReport('shutdown');
+      this.checkpoints.save();
+    }
     this.files.close();
     this.events?.close();
     this.incidents.close();
     this.dispatcher.close();
     // A last delivery attempt for what is due; what fails stays in the outbox.
-    await this.outbox.flush();
+    if (this.started) await this.outbox.flush();
     await this.outbox.stop();
     await this.opts.enricher?.close();
+    if (!this.started) return;
     const lines = this.files.lines() + this.journals.lines();
     const failure = this.checkpoints.failure;
     if (failure === null) this.log.info({ reason, lines, alerts: this.alerts.fired }, 'logward stopped; positions saved.');
@@ -240,7 +250,7 @@ export class Daemon {
     try {
       this.http = await startHttpServer(this.config.http, this.status(), this.log, { board: this.board, clock: this.opts.clock });
     } catch (err) {
-      throw new AppError('USAGE', `cannot serve metrics on ${this.config.http.host}:${this.config.http.port} (${describeSystemError(err)}); pick another http.port or turn http.enabled off`);
+      throw new AppError('HTTP_UNAVAILABLE', `cannot serve the dashboard and metrics on ${this.config.http.host}:${this.config.http.port} (${describeSystemError(err)}); pick another http.port or turn http.enabled off`);
     }
     this.log.info({ url: this.http.url }, 'Serving the dashboard, /metrics and /healthz.');
   }

@@ -51,6 +51,8 @@ export class FileReader {
   private readonly catching = new Set<FollowedFile>();
   private caughtUpWaiters: (() => void)[] = [];
   private caughtUpOnce = false;
+  /** Files whose last word from their tail was a problem (cleared when they open), with what it was. */
+  private readonly problems = new Map<string, string>();
   /** The last read error of each failing source (logged once until a read succeeds). */
   private readonly failing = new Map<FollowedFile, string>();
   private watcher: DirWatcher | null = null;
@@ -221,8 +223,25 @@ export class FileReader {
     this.opts.onCaughtUp();
   }
 
+  /**
+   * Why no followed file can be read, when that is so: every file reported a problem other
+   * than "does not exist yet" (which is a normal wait for a log that appears later).
+   */
+  noneReadable(): string[] | null {
+    if (this.followed.size === 0) return null;
+    const why: string[] = [];
+    for (const file of this.followed.keys()) {
+      const p = this.problems.get(file);
+      if (p === undefined || p === 'missing') return null;
+      why.push(`${file} (${p})`);
+    }
+    return why;
+  }
+
   private onTailEvent(e: TailEvent): void {
     const log = this.opts.log;
+    if (e.kind === 'problem') this.problems.set(e.file, e.problem.kind === 'unreadable' ? describeSystemError(e.problem.error) : e.problem.kind);
+    else if (e.kind === 'opened' || e.kind === 'readable') this.problems.delete(e.file);
     switch (e.kind) {
       case 'problem': logProblem(log, e.file, e.problem); break;
       case 'readable': log.info({ file: e.file, after: e.after.kind }, 'A source can be read again; reading continues.'); break;

@@ -53,9 +53,9 @@ export function killAll() {
   for (const c of running) c.kill('SIGKILL');
 }
 
-export function startDaemon(dir, args = []) {
+export function startDaemon(dir, args = [], env = {}) {
   const child = spawn(process.execPath, [CLI, 'run', '--config', path.join(dir, 'logward.yaml'), '--events', path.join(dir, 'events.jsonl'), ...args], {
-    env: { ...process.env, LOGWARD_LOG_LEVEL: 'info' },
+    env: { ...process.env, LOGWARD_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.output = '';
