@@ -49,7 +49,7 @@ export class AlertSink implements Sink {
     this.fired++;
     // The log line carries the alert without its samples (the journal and the stream have them).
     const { samples: _s, ...brief } = alert;
-    log.warn({ alert: brief }, `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${i.key === null ? '' : ` ${i.keyField}=${oneLine(i.key)}`}`);
+    log.warn({ alert: brief }, alertLine(i, this.opts.originOf));
   }
 
   closed(i: Incident): void {
@@ -76,4 +76,14 @@ export class AlertSink implements Sink {
       this.opts.log.error({ file: this.opts.journal.file, err: describeSystemError(err) }, 'Writing the incident journal failed; this alert may be repeated after a crash.');
     }
   }
+}
+
+/** "ALERT ssh_bruteforce at 2025-10-14T00:10:00Z (count=12) ip=203.0.113.7 from CN/Beijing (AS…)": one line a person reads. */
+export function alertLine(i: Incident, originOf: OriginOf | undefined): string {
+  const key = i.key === null ? '' : ` ${i.keyField}=${oneLine(i.key)}`;
+  // The origin of the one address the incident is about; several addresses: their number.
+  const ip = i.keyField === 'ip' && i.key !== null ? i.key : i.ips.length === 1 ? i.ips[0]! : null;
+  const origin = ip === null ? null : originOf?.(ip) ?? null;
+  const where = origin !== null ? ` from ${oneLine(origin)}` : i.ips.length > 1 ? ` from ${i.ips.length}${i.truncated ? '+' : ''} addresses` : '';
+  return `ALERT ${i.rule} at ${isoUtc(i.first)} (count=${i.count})${key}${where}`;
 }

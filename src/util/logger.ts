@@ -40,7 +40,13 @@ export function createLogger(opts: LoggerOptions): Logger {
       hooks: { streamWrite: escapeJsonText },
     },
     opts.pretty === true
-      ? pretty({ destination: opts.destination ?? opts.fd ?? 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' })
+      ? pretty({
+        destination: opts.destination ?? opts.fd ?? 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss',
+        // A terminal gets one line per record: an alert's message says rule, time, count,
+        // key and origin, and its full JSON (samples and all) stays in the JSON log and
+        // the alert stream; other records keep their fields on the same line.
+        singleLine: true, ignore: 'pid,hostname,name,alert',
+      })
       : typeof opts.destination === 'string'
         ? pino.destination({ dest: opts.destination, sync: true, append: true, mkdir: true })
         : opts.destination ?? pino.destination({ fd: opts.fd ?? 2, sync: true }),

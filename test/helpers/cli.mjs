@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
 export const SHARED = process.env.LOGWARD_SHARED ?? path.resolve(ROOT, '..', 'shared');
-export const SEED = path.join(ROOT, 'data', 'sample_logs', 'syslog_sample.log');
+export const SEED = path.join(ROOT, 'data', 'prototype', 'syslog_sample.log');
 
 /** Runs `logward ARGS`; resolves with { code, stdout, stderr }. */
 export function runCli(args, { cwd = ROOT, input, env = {} } = {}) {

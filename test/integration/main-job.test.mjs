@@ -3,7 +3,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, ROOT, tempDir, runCli } from '../helpers/cli.mjs';
@@ -36,13 +36,36 @@ test('npm start runs the daemon on the sample logs, prints alerts as they fire a
   const auth = path.join(dir, 'data', 'sample_logs', 'auth.log');
   fs.appendFileSync(auth, Array.from({ length: 6 }, (_, i) => `Dec 31 23:59:5${i} demo sshd[77${i}]: Failed password for root from 192.0.2.250 port 4000${i} ssh2\n`).join(''));
   await waitFor(() => /ALERT ssh_bruteforce[^\n]*ip=192\.0\.2\.250/.test(out), 'the alert on the appended lines');
+  // The demo leaves the hourly mail budget for this step: the appended attack is mailed at once (an .eml here).
+  await waitFor(() => fs.readdirSync(path.join(dir, 'reports', 'outbox')).some((f) => fs.readFileSync(path.join(dir, 'reports', 'outbox', f), 'utf8').includes('192.0.2.250')), 'the alert mail of the appended attack');
   child.kill('SIGINT');
   assert.equal(await exited, 0, out);
   assert.match(out, /"reason":"SIGINT"/);
   const reports = fs.readdirSync(path.join(dir, 'reports'));
   assert.ok(reports.some((f) => /^report_\d{8}_\d{6}\.json$/.test(f)), reports.join(','));
+  // The sample logs carry complete dates: one time range, the same on every machine and day.
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'reports', reports.find((f) => f.endsWith('.json') && f.startsWith('report_'))), 'utf8'));
+  const sampleAlerts = report.alerts.filter((a) => !a.ips.includes('192.0.2.250'));
+  assert.ok(sampleAlerts.length >= 10);
+  for (const a of sampleAlerts) assert.match(a.first, /^2025-10-14T/, `${a.rule} ${a.key} at ${a.first}`);
   assert.ok(fs.existsSync(path.join(dir, 'data', 'logward-state.json')));
   assert.ok(fs.existsSync(path.join(dir, 'data', 'incidents.jsonl')));
+});
+
+test('on a terminal it prints one line per alert: rule, time, count, key and origin', async () => {
+  const dir = project();
+  // script(1) gives the daemon a pseudo-terminal, as `npm start` in a shell has.
+  const r = spawnSync('script', ['-qc', `${process.execPath} ${CLI} run --once`, '/dev/null'], { cwd: dir, env: { ...process.env, TZ: 'UTC', LOGWARD_LOG_LEVEL: 'info' }, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  const alerts = lines.filter((l) => l.includes('ALERT '));
+  assert.ok(alerts.length >= 10, r.stdout);
+  // Each alert one line, each mail sent one line; everything else a handful (start, sources, report, stop).
+  const mails = lines.filter((l) => / delivered via /.test(l));
+  assert.ok(mails.length >= 10, r.stdout);
+  assert.ok(lines.length <= alerts.length + mails.length + 8, `${lines.length} lines for ${alerts.length} alerts and ${mails.length} mails:\n${r.stdout}`);
+  assert.ok(alerts.some((l) => /ALERT ssh_bruteforce at 2025-10-14T\S+ \(count=\d+\) ip=\S+ from \S/.test(l)), alerts.join('\n'));
+  assert.ok(!r.stdout.includes('"samples"'), 'the full alert JSON is not printed on the terminal');
 });
 
 test('a second start on the same state continues where the first stopped and alerts nothing twice', async () => {

@@ -38,7 +38,7 @@ describe('logward test-rules', () => {
   });
 
   test('shows matches and the most frequent unmatched shapes of an unannotated log', async () => {
-    const r = await runCli(['test-rules', '--year', '2025', path.join(ROOT, 'data', 'sample_logs', 'syslog_sample.log')]);
+    const r = await runCli(['test-rules', '--year', '2025', path.join(ROOT, 'data', 'prototype', 'syslog_sample.log')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /syslog_sample\.log:1: failed_logins ip=192\.0\.2\.45 user=admin/);
     assert.match(r.stdout, /Lines: 9 read \(0 comments\), 0 not parsed, 7 matched, 2 unmatched/);
@@ -49,7 +49,7 @@ describe('logward test-rules', () => {
     const dir = tempDir();
     const rules = path.join(dir, 'mine.yaml');
     fs.writeFileSync(rules, 'matchers:\n  - name: m\n    patterns: [\'^Started (?<user>.+)\\.$\']\nrules:\n  - name: started\n    matcher: m\n    window_secs: 60\n    threshold: 1\n');
-    const r = await runCli(['test-rules', '--rules', rules, '--year', '2025', path.join(ROOT, 'data', 'sample_logs', 'syslog_sample.log')]);
+    const r = await runCli(['test-rules', '--rules', rules, '--year', '2025', path.join(ROOT, 'data', 'prototype', 'syslog_sample.log')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /syslog_sample\.log:4: started ip=- user=Daily apt download activities/);
     assert.doesNotMatch(r.stdout, /failed_logins/);
