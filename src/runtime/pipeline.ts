@@ -19,41 +19,33 @@ export class Pipeline {
   }
 }
 
+type Hook = 'event' | 'opened' | 'closed';
+
+/**
+ * Calls `hook` of every sink that has one, in order, isolating each from the others'
+ * failures. The list of sinks is filtered once, not at every call: event() is per line.
+ */
+function caller<T>(sinks: readonly Sink[], hook: Hook, onSinkError: SinkErrorHandler): (value: T) => void {
+  const targets = sinks.filter((s) => s[hook] !== undefined);
+  return (value: T): void => {
+    for (const s of targets) {
+      try {
+        (s[hook] as (v: T) => void).call(s, value);
+      } catch (err) {
+        onSinkError(s.name, hook, err);
+      }
+    }
+  };
+}
+
 /** One listener that calls every sink in order, isolating each from the others' failures. */
 export function fanOut(sinks: readonly Sink[], onSinkError: SinkErrorHandler): DetectorListener {
-  const ev = sinks.filter((s) => s.event !== undefined);
-  const op = sinks.filter((s) => s.opened !== undefined);
-  const cl = sinks.filter((s) => s.closed !== undefined);
-  const un = sinks.filter((s) => s.unmatched !== undefined);
   const listener: DetectorListener = {
-    event(e: DetectionEvent): void {
-      for (const s of ev) {
-        try {
-          s.event!(e);
-        } catch (err) {
-          onSinkError(s.name, 'event', err);
-        }
-      }
-    },
-    opened(i: Incident): void {
-      for (const s of op) {
-        try {
-          s.opened!(i);
-        } catch (err) {
-          onSinkError(s.name, 'opened', err);
-        }
-      }
-    },
-    closed(i: Incident): void {
-      for (const s of cl) {
-        try {
-          s.closed!(i);
-        } catch (err) {
-          onSinkError(s.name, 'closed', err);
-        }
-      }
-    },
+    event: caller<DetectionEvent>(sinks, 'event', onSinkError),
+    opened: caller<Incident>(sinks, 'opened', onSinkError),
+    closed: caller<Incident>(sinks, 'closed', onSinkError),
   };
+  const un = sinks.filter((s) => s.unmatched !== undefined);
   if (un.length > 0) {
     listener.unmatched = (src, message): void => {
       for (const s of un) {
