@@ -46,7 +46,7 @@ export class AlertDispatcher {
   private readonly stream: DurableAppend | null = null;
 
   constructor(
-    private readonly config: Config,
+    private readonly config: Pick<Config, 'mail' | 'webhook' | 'delivery'>,
     private readonly host: string,
     private readonly queue: MessageQueue,
     private readonly log: Logger,

@@ -22,7 +22,7 @@ export interface OutboxOptions {
   /** The outbox directory, e.g. <state dir>/outbox. */
   dir: string;
   /** Its mail settings (Config.mail.smtp, from, to) are the ones loadConfig read from SMTP_*. */
-  config: Config;
+  config: Pick<Config, 'mail' | 'webhook' | 'delivery'>;
   log: Logger;
   clock: Clock;
 }

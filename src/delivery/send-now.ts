@@ -15,7 +15,7 @@ export interface SendNowResult {
   sent: boolean;
 }
 
-export async function sendMailNow(config: Config, stateDir: string, id: string, mail: MailContent, clock: Clock): Promise<SendNowResult> {
+export async function sendMailNow(config: Pick<Config, 'mail' | 'webhook' | 'delivery'>, stateDir: string, id: string, mail: MailContent, clock: Clock): Promise<SendNowResult> {
   // Only problems reach the terminal: the command prints its own one-line result.
   const log = createLogger({ level: 'warn', fd: 2 });
   const outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log, clock });
