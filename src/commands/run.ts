@@ -1,11 +1,15 @@
 // `logward run`: the daemon's command. It parses the flags, loads the configuration, builds
 // the daemon (src/runtime/daemon.ts) and runs it until a signal, --once or a test's stop
-// promise ends it; SIGHUP reloads. It returns an exit code and never exits the process.
+// promise ends it; SIGHUP reloads. It holds the state directory's lock (runtime/lock.ts)
+// from before the first state file is touched until the daemon stopped. It returns an
+// exit code and never exits the process.
 
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { Enricher } from '../enrich/index.js';
-import { Daemon } from '../runtime/daemon.js';
+import { Daemon, type DaemonOptions } from '../runtime/daemon.js';
 import { limitHeapGrowth } from '../runtime/heap.js';
+import { lockStateDir } from '../runtime/lock.js';
 import { boundedStop, stopRequest } from '../runtime/shutdown.js';
 import type { Clock } from '../util/clock.js';
 import { createLogger } from '../util/logger.js';
@@ -28,7 +32,8 @@ the old one keeps running).
 
   --config FILE      configuration (default: config/logward.yaml)
   --events FILE      append every matched event as JSON Lines to FILE
-  --state-dir DIR    where checkpoints are kept (default: state.dir, data)
+  --state-dir DIR    where checkpoints are kept (default: state.dir, data); one
+                     logward run per directory, a second one exits 75
   --once             read what is there now, then stop as on SIGTERM
 `;
 
@@ -45,12 +50,21 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   process.umask(config.umask); // before any report, state or outbox file is created
   limitHeapGrowth();
   const once = v.once === true;
+  const stateDir = (v['state-dir'] as string | undefined) ?? config.state.dir;
+  // Before anything in the state directory is read or written (enrichment cache, state
+  // file, journal, outbox): a second daemon there would alert and mail everything twice.
+  const lock = lockStateDir(stateDir, { clock: io.clock, log: createLogger({ level: config.log.level, fd: 1, pretty: process.stdout.isTTY === true }) });
+  try {
+    return await runDaemon(config, { configFile, extraFiles: positionals, eventsFile: v.events as string | undefined, stateDir, once }, io);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runDaemon(config: Config, opts: Omit<DaemonOptions, 'enricher' | 'clock'>, io: RunIO): Promise<number> {
   // Offline databases load before reading starts; a failure only costs the origins.
   const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: config.log.level, fd: 1 }), clock: io.clock, env: process.env }) : null;
-  const d = new Daemon(config, {
-    configFile, extraFiles: positionals, eventsFile: v.events as string | undefined, stateDir: v['state-dir'] as string | undefined,
-    enricher, once, clock: io.clock,
-  });
+  const d = new Daemon(config, { ...opts, enricher, clock: io.clock });
   // Handlers first: a SIGTERM that arrives while the backlog is read still stops cleanly.
   const request = stopRequest(io.stop);
   const onHup = (): void => d.reload();
@@ -68,7 +82,7 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
       throw err;
     }
     // A backlog is read in slices: SIGTERM between two of them stops as it would a daemon.
-    const reason = once ? await Promise.race([d.caughtUp().then(() => 'once'), request.reason]) : await request.reason;
+    const reason = opts.once ? await Promise.race([d.caughtUp().then(() => 'once'), request.reason]) : await request.reason;
     return await boundedStop(() => d.stop(reason), d.config.run.shutdownTimeoutMs, d.log);
   } finally {
     process.off('SIGHUP', onHup);

@@ -2,8 +2,10 @@
 // oldest first; a failure is retried with exponential backoff (delivery.retry_min_secs
 // doubling up to retry_max_secs); a channel that cannot connect is not tried again before
 // its next time; a timer wakes for the next due message and soon after each enqueue.
-// This module decides nothing about how a message is sent (the Sender does) or stored (the
-// QueueStore does), and a pass never throws: bookkeeping failures are retried later.
+// A message is sent only once this process has claimed it (another process may flush the
+// same outbox). This module decides nothing about how a message is sent (the Sender does)
+// or stored (the QueueStore does), and a pass never throws: bookkeeping failures are
+// retried later.
 
 import type { Config } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
@@ -132,8 +134,12 @@ export class DeliveryLoop {
       if (this.stopping) break;
       if (this.blockedUntil[entry.kind] > this.clock.now()) continue;
       try {
-        const record = this.store.read(entry);
-        if (record === null) continue;
+        // Another process (a command sending now) may flush the same outbox: only the
+        // claimant sends.
+        const claim = this.store.claim(entry);
+        if (claim.state === 'busy') this.store.postpone(entry, this.clock.now() + this.delivery.retryMinMs);
+        if (claim.state !== 'claimed') continue;
+        const record = claim.record;
         let outcome: Outcome;
         try {
           outcome = await this.sender.send(record.message);

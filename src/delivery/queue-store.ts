@@ -2,12 +2,17 @@
 // fsynced before enqueue returns) until it is delivered, or dead-lettered in dead/ when
 // the receiver refuses it for good or delivery.max_pending is reached. The attempt count
 // and next time live in the pending file, so retries continue across restarts. Delivered
-// ids are kept in sent.jsonl (the newest ~10,000): enqueuing one again is a duplicate.
+// ids are kept in sent.jsonl (sent-log.ts): enqueuing one again is a duplicate. Other
+// processes (a command sending now) use the same folder at the same time: a message is
+// claimed (claims.ts) before it is sent, so only one of them sends it. A file that fails
+// its check (outbox-check.ts) is moved aside into dead/ with one warning.
 // This module only keeps files and their index: it never sends, never schedules, and
 // never decides when a message is retried.
 //
 //   <dir>/pending/<id>.json   { v, message, attempts, nextAttemptAt, lastError, enqueuedAt }
+//   <dir>/claimed/<id>.json.<pid>-<token>   the same, while that process sends it
 //   <dir>/dead/<id>.json      { v, message, attempts, error, deadAt, enqueuedAt }
+//   <dir>/dead/<id>.json.damaged-<time>     a pending file that failed its check
 //   <dir>/sent.jsonl          {"id","at"} per delivered message
 
 import fs from 'node:fs';
@@ -18,16 +23,23 @@ import { hash16 } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Clock } from '../util/clock.js';
 import { AppError, describeSystemError } from '../util/errors.js';
+import { Claims, removeStaleTemps } from './claims.js';
+import { damagedName, parsePending, type PendingRecord } from './outbox-check.js';
+import { SentLog } from './sent-log.js';
 import type { EnqueueResult, OutboxMessage } from './types.js';
 
-export interface PendingRecord {
-  v: 1;
-  message: OutboxMessage;
-  attempts: number;
-  nextAttemptAt: number;
-  lastError: string | null;
-  enqueuedAt: number;
-}
+export type { PendingRecord };
+export { SENT_KEEP } from './sent-log.js';
+
+/** What claiming a due message gave: it to send, or why not now. */
+export type ClaimResult =
+  | { state: 'claimed'; record: PendingRecord }
+  /** Another live process is sending it. */
+  | { state: 'busy' }
+  /** Another process tried it meanwhile; its next time is in the entry again. */
+  | { state: 'later' }
+  /** Delivered, dead-lettered or damaged: the entry is forgotten. */
+  | { state: 'gone' };
 
 /** What the store keeps in memory of a pending message, to pick the due ones without reading files. */
 export interface QueueEntry {
@@ -50,21 +62,17 @@ export interface QueueStoreOptions {
   redact: (text: string) => string;
 }
 
-/** Delivered ids kept for duplicate detection. */
-export const SENT_KEEP = 10_000;
-
 export class QueueStore {
   readonly dir: string;
   readonly deadDir: string;
   private readonly pendingDir: string;
-  private readonly sentFile: string;
   private readonly maxPending: number;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly redact: (text: string) => string;
   private readonly pending = new Map<string, QueueEntry>();
-  private readonly sentIds = new Set<string>();
-  private sentOrder: string[] = [];
+  private readonly sent: SentLog;
+  private readonly claims: Claims;
 
   /** Creates the folders and reads what an earlier run left. Throws AppError OUTPUT_UNWRITABLE. */
   constructor(opts: QueueStoreOptions) {
@@ -75,13 +83,17 @@ export class QueueStore {
     this.redact = opts.redact;
     this.pendingDir = path.join(this.dir, 'pending');
     this.deadDir = path.join(this.dir, 'dead');
-    this.sentFile = path.join(this.dir, 'sent.jsonl');
+    this.sent = new SentLog(path.join(this.dir, 'sent.jsonl'), { log: this.log, clock: this.clock });
+    this.claims = new Claims(this.pendingDir, path.join(this.dir, 'claimed'));
     try {
-      for (const d of [this.dir, this.pendingDir, this.deadDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+      for (const d of [this.dir, this.pendingDir, this.claims.dir, this.deadDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot create the outbox directory ${this.dir} (${describeSystemError(err)}); check state.dir and its permissions`);
     }
-    this.loadSent();
+    this.sent.load();
+    for (const d of [this.pendingDir, this.deadDir]) removeStaleTemps(d);
+    const recovered = this.claims.recover();
+    if (recovered > 0) this.log.info({ messages: recovered, dir: this.claims.dir }, `outbox: ${recovered} message${recovered === 1 ? '' : 's'} claimed by a process that is gone went back to pending`);
     this.loadPending();
   }
 
@@ -94,29 +106,30 @@ export class QueueStore {
     return this.pending.values();
   }
 
-  /** Where a message is now, and why it is still pending. */
+  /** Where a message is now (on disk: another process may have sent it), and why it is still pending. */
   status(id: string): { state: 'pending' | 'sent' | 'dead' | 'unknown'; lastError: string | null } {
-    if (this.sentIds.has(id)) return { state: 'sent', lastError: null };
-    const entry = this.pending.get(id);
-    if (entry !== undefined) {
-      try {
-        const rec = JSON.parse(fs.readFileSync(path.join(this.pendingDir, entry.file), 'utf8')) as PendingRecord;
-        return { state: 'pending', lastError: rec.lastError };
-      } catch {
-        return { state: 'pending', lastError: null };
-      }
+    this.sent.refresh();
+    if (this.sent.has(id)) return { state: 'sent', lastError: null };
+    const file = this.pending.get(id)?.file ?? fileName(id);
+    try {
+      const rec = parsePending(fs.readFileSync(path.join(this.pendingDir, file), 'utf8'));
+      return { state: 'pending', lastError: typeof rec === 'string' ? null : rec.lastError };
+    } catch {
+      // Not in pending/: claimed by a sender, dead, or unknown.
     }
+    if (this.claims.held(file)) return { state: 'pending', lastError: null };
     if (fs.existsSync(path.join(this.deadDir, fileName(id)))) return { state: 'dead', lastError: null };
     return { state: 'unknown', lastError: null };
   }
 
-  /** Persists the message (fsynced) before returning. Idempotent by id. */
+  /** Persists the message (fsynced) before returning. Idempotent by id, also against other processes' files. */
   enqueue(msg: OutboxMessage): EnqueueResult {
     if (typeof msg?.id !== 'string' || msg.id === '' || (msg.kind !== 'mail' && msg.kind !== 'webhook')) {
       throw new TypeError('outbox message needs a non-empty id and kind "mail" or "webhook"');
     }
     const file = fileName(msg.id);
-    if (this.sentIds.has(msg.id) || this.pending.has(msg.id) || fs.existsSync(path.join(this.deadDir, file))) return 'duplicate';
+    this.sent.refresh();
+    if (this.sent.has(msg.id) || this.pending.has(msg.id) || fs.existsSync(path.join(this.pendingDir, file)) || this.claims.held(file) || fs.existsSync(path.join(this.deadDir, file))) return 'duplicate';
     const now = this.clock.now();
     if (this.pending.size >= this.maxPending) {
       const error = `outbox full: ${this.pending.size} messages pending (delivery.max_pending); the SMTP server or webhook has not accepted messages for a while`;
@@ -132,57 +145,83 @@ export class QueueStore {
   }
 
   /**
-   * The pending file of an entry, or null when it is gone or unreadable (an unreadable one
-   * is moved to dead/ as it is); either way the entry is forgotten.
+   * Takes a due message for this process to send: only the process whose claim succeeded
+   * sends it. The claimed file is read and checked again; a damaged one is moved aside.
    */
-  read(entry: QueueEntry): PendingRecord | null {
-    const p = path.join(this.pendingDir, entry.file);
-    let rec: PendingRecord;
-    try {
-      rec = JSON.parse(fs.readFileSync(p, 'utf8')) as PendingRecord;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.pending.delete(entry.id);
-        return null;
-      }
-      this.quarantine(entry.file, err);
+  claim(entry: QueueEntry): ClaimResult {
+    const taken = this.claims.take(entry.file);
+    if (taken === 'busy') return { state: 'busy' };
+    if (taken === 'gone') {
       this.pending.delete(entry.id);
-      return null;
+      return { state: 'gone' };
     }
-    rec.enqueuedAt = Number(rec.enqueuedAt) || entry.enqueuedAt;
-    return rec;
-  }
-
-  /** Records a delivered id (fsynced), then removes its pending file. */
-  markSent(entry: QueueEntry): void {
-    const fd = fs.openSync(this.sentFile, 'a', 0o600);
+    const claimed = this.claims.path(entry.file);
+    let rec: PendingRecord | string;
     try {
-      fs.writeSync(fd, `${JSON.stringify({ id: entry.id, at: this.clock.now() })}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      rec = parsePending(fs.readFileSync(claimed, 'utf8'));
+    } catch (err) {
+      rec = describeSystemError(err);
     }
-    this.sentIds.add(entry.id);
-    this.sentOrder.push(entry.id);
-    this.removePending(entry);
-    if (this.sentOrder.length > 2 * SENT_KEEP) this.compactSent();
+    if (typeof rec === 'string') {
+      this.quarantine(claimed, entry.file, rec);
+      this.pending.delete(entry.id);
+      return { state: 'gone' };
+    }
+    this.sent.refresh();
+    if (this.sent.has(entry.id)) {
+      // Delivered by another process, whose pending file outlived a crash.
+      this.claims.drop(entry.file);
+      this.pending.delete(entry.id);
+      return { state: 'gone' };
+    }
+    if (rec.nextAttemptAt > this.clock.now()) {
+      this.claims.giveBack(entry.file);
+      entry.nextAttemptAt = rec.nextAttemptAt;
+      return { state: 'later' };
+    }
+    return { state: 'claimed', record: rec };
   }
 
-  /** Moves a message the receiver refuses for good to dead/, with the reason. */
+  /**
+   * Records a claimed message as delivered (fsynced), then lets go of it. Even when the
+   * record fails it is not sent again: the receiver has it.
+   */
+  markSent(entry: QueueEntry): void {
+    try {
+      this.sent.record(entry.id);
+    } finally {
+      this.claims.drop(entry.file);
+      this.pending.delete(entry.id);
+    }
+  }
+
+  /** Moves a claimed message the receiver refuses for good to dead/, with the reason. */
   deadLetter(entry: QueueEntry, r: { message: OutboxMessage; attempts: number; error: string; enqueuedAt: number }): void {
-    this.writeDead(entry.file, r);
-    this.removePending(entry);
+    this.release(() => this.writeDead(entry.file, r), entry);
+    this.claims.drop(entry.file);
+    this.pending.delete(entry.id);
   }
 
-  /** Records a failed attempt in the pending file; the entry is due again at nextAttemptAt. */
+  /** Records a failed attempt and puts the claimed message back into pending/, due again at nextAttemptAt. */
   retryLater(entry: QueueEntry, record: PendingRecord, attempts: number, nextAttemptAt: number, lastError: string): void {
     entry.nextAttemptAt = nextAttemptAt;
-    this.writePending(entry.file, { ...record, attempts, nextAttemptAt, lastError });
+    this.release(() => this.writePending(entry.file, { ...record, attempts, nextAttemptAt, lastError }), entry);
+    this.claims.drop(entry.file);
   }
 
   /** Delays an entry in memory only (its file could not be updated). */
   postpone(entry: QueueEntry, nextAttemptAt: number): void {
     entry.nextAttemptAt = nextAttemptAt;
+  }
+
+  /** Runs a write; when it fails, the claim goes back to pending/ as it was, and the error on. */
+  private release(write: () => void, entry: QueueEntry): void {
+    try {
+      write();
+    } catch (err) {
+      this.claims.giveBack(entry.file);
+      throw err;
+    }
   }
 
   private writePending(file: string, record: PendingRecord): void {
@@ -198,85 +237,43 @@ export class QueueStore {
     writeFileAtomic(path.join(this.deadDir, file), `${JSON.stringify(rec)}\n`, 0o600);
   }
 
-  private removePending(entry: QueueEntry): void {
-    fs.rmSync(path.join(this.pendingDir, entry.file), { force: true });
-    this.pending.delete(entry.id);
-  }
-
-  private compactSent(): void {
-    this.sentOrder = this.sentOrder.slice(-SENT_KEEP);
-    this.sentIds.clear();
-    for (const id of this.sentOrder) this.sentIds.add(id);
-    const now = this.clock.now();
-    writeFileAtomic(this.sentFile, (w) => {
-      for (const id of this.sentOrder) w(`${JSON.stringify({ id, at: now })}\n`);
-    }, 0o600);
-  }
-
-  private loadSent(): void {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.sentFile, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new AppError('OUTPUT_UNWRITABLE', `cannot read ${this.sentFile} (${describeSystemError(err)}); check the permissions of ${this.dir}`);
-    }
-    const lines = text.split('\n');
-    let torn = false;
-    for (const line of lines) {
-      if (line === '') continue;
-      try {
-        const id = (JSON.parse(line) as { id?: unknown }).id;
-        if (typeof id === 'string' && !this.sentIds.has(id)) {
-          this.sentIds.add(id);
-          this.sentOrder.push(id);
-        }
-      } catch {
-        torn = true;
-      }
-    }
-    if (torn || (text !== '' && !text.endsWith('\n')) || this.sentOrder.length > SENT_KEEP) this.compactSent();
-  }
-
   private loadPending(): void {
-    for (const d of [this.pendingDir, this.deadDir]) {
-      for (const name of fs.readdirSync(d)) if (name.startsWith('.') && name.endsWith('.tmp')) fs.rmSync(path.join(d, name), { force: true });
-    }
     for (const name of fs.readdirSync(this.pendingDir)) {
       if (!name.endsWith('.json')) continue;
       const p = path.join(this.pendingDir, name);
-      let rec: PendingRecord;
+      let rec: PendingRecord | string;
       try {
-        rec = JSON.parse(fs.readFileSync(p, 'utf8')) as PendingRecord;
-        if (typeof rec.message?.id !== 'string' || (rec.message.kind !== 'mail' && rec.message.kind !== 'webhook')) throw new Error('not an outbox message');
+        rec = parsePending(fs.readFileSync(p, 'utf8'));
       } catch (err) {
-        this.quarantine(name, err);
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // claimed by another process meanwhile
+        rec = describeSystemError(err);
+      }
+      if (typeof rec === 'string') {
+        this.quarantine(p, name, rec);
         continue;
       }
       const id = rec.message.id;
-      if (this.sentIds.has(id)) {
+      if (this.sent.has(id)) {
         // Delivered and recorded, but the pending file outlived a crash.
         fs.rmSync(p, { force: true });
         continue;
       }
-      this.pending.set(id, {
-        id, kind: rec.message.kind, file: name, created: Number(rec.message.created) || 0,
-        enqueuedAt: Number(rec.enqueuedAt) || 0, nextAttemptAt: Number(rec.nextAttemptAt) || 0,
-      });
+      this.pending.set(id, { id, kind: rec.message.kind, file: name, created: rec.message.created, enqueuedAt: rec.enqueuedAt, nextAttemptAt: rec.nextAttemptAt });
     }
     if (this.pending.size > 0) this.log.info({ pending: this.pending.size, dir: this.pendingDir }, `outbox: ${this.pending.size} message${this.pending.size === 1 ? '' : 's'} waiting from before`);
   }
 
-  /** Moves an unreadable pending file to dead/ as it is. */
-  private quarantine(name: string, err: unknown): void {
-    const from = path.join(this.pendingDir, name);
-    const to = path.join(this.deadDir, `${name}.unreadable`);
+  /** Keeps a message file that failed its check in dead/ as it is, with one warning; it is never loaded again. */
+  private quarantine(from: string, name: string, problem: string): void {
+    const to = damagedName(path.join(this.deadDir, name), this.clock);
     try {
       fs.renameSync(from, to);
-    } catch {
-      fs.rmSync(from, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another process moved it, and said so
+      this.log.warn({ file: from, err: describeSystemError(err) }, `outbox message ${from} is damaged (${problem}); it is skipped, but could not be moved aside (${describeSystemError(err)}).`);
+      return;
     }
-    this.log.error({ file: to }, `outbox file ${from} is unreadable (${err instanceof Error ? err.message : String(err)}); moved to ${to}`);
+    this.log.warn({ file: from, aside: to }, `outbox message ${from} is damaged (${problem}); it was dropped and kept as ${to}.`);
   }
 }
 

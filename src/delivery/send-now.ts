@@ -1,5 +1,7 @@
 // A message a command sends now (digest --send, scan --email): through the same outbox
-// as the daemon's, so a failed send is not lost but retried by `logward run`.
+// as the daemon's, so a failed send is not lost but retried by `logward run`. It flushes
+// the whole outbox while the daemon may be flushing it too; every message is claimed
+// before it is sent (claims.ts), so none goes out twice.
 
 import path from 'node:path';
 import type { Config } from '../config/types.js';

@@ -11,6 +11,7 @@ export const EXIT = Object.freeze({
   SOFTWARE: 70,
   CANTCREAT: 73,
   IOERR: 74,
+  TEMPFAIL: 75,
   CONFIG: 78,
 });
 
@@ -24,6 +25,7 @@ export const ERROR_CODES = Object.freeze({
   INPUT_UNREADABLE: { exit: EXIT.IOERR, summary: 'a log file cannot be opened or read' },
   OUTPUT_UNWRITABLE: { exit: EXIT.CANTCREAT, summary: 'a report or events file cannot be written' },
   RULE_TEST_FAILED: { exit: EXIT.DATA, summary: 'test-rules found lines whose expectations disagree with the rules' },
+  STATE_LOCKED: { exit: EXIT.TEMPFAIL, summary: 'another `logward run` is using the state directory' },
   MAIL_FAILED: { exit: EXIT.UNAVAILABLE, summary: 'a test message could not be sent (SMTP server unreachable, TLS or authentication failed, or refused)' },
   HTTP_UNAVAILABLE: { exit: EXIT.UNAVAILABLE, summary: 'logward run cannot listen on http.host:http.port (in use, or not allowed)' },
   INTERNAL: { exit: EXIT.SOFTWARE, summary: 'a bug in logward' },

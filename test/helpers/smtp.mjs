@@ -28,9 +28,10 @@ export async function makeCert() {
 
 /**
  * Starts a server. tls: 'none' (STARTTLS not offered), 'starttls' (offered), 'implicit'
- * (TLS from the first byte). auth: { user, pass } to require AUTH, or null.
+ * (TLS from the first byte). auth: { user, pass } to require AUTH, or null. delayMs: how
+ * long it takes to accept each message (a slow server keeps senders busy at once).
  */
-export async function startSmtpServer({ tls = 'none', auth = null, cert = null } = {}) {
+export async function startSmtpServer({ tls = 'none', auth = null, cert = null, delayMs = 0 } = {}) {
   const messages = [];
   const failures = [];
   const waiters = [];
@@ -63,6 +64,7 @@ export async function startSmtpServer({ tls = 'none', auth = null, cert = null }
           err.responseCode = failure.code;
           return callback(err);
         }
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
         const raw = Buffer.concat(chunks);
         const parsed = await simpleParser(raw);
         messages.push({ envelope: { from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address) }, user: session.user ?? null, secure: session.secure, parsed, raw: raw.toString('utf8') });
