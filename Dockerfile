@@ -13,7 +13,9 @@
 # README.md ("Deployment") explains each part. Without a mounted configuration the
 # image runs the bundled config/logward.yaml, which follows data/sample_logs.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# A current Node LTS (Node 20 left maintenance in April 2026); CI tests the code on the
+# Node of its machine (20), which the package's engines field still allows.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: dev dependencies (typescript) and tsc ---------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -30,6 +32,11 @@ RUN npm run build
 # --- runtime: production dependencies and the compiled code only ------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# tini as PID 1: it reaps zombies (journalctl children) and forwards SIGTERM to node,
+# which then drains and saves as under systemd.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: prepare would run tsc, a dev dependency that is not installed here.
@@ -55,5 +62,5 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
 # SIGTERM (docker stop) drains, writes the shutdown report and saves the positions
 # within run.shutdown_timeout_secs (10 s): use `docker stop -t 30`.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli.js"]
 CMD ["run"]

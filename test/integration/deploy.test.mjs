@@ -90,6 +90,20 @@ describe('systemd/logward.service', () => {
     assert.deepEqual(about, [], `systemd-analyze complained:\n${r.output}`);
   });
 
+  test('rates an exposure of at most 1.5 in systemd-analyze security, with memory, task and /proc bounds', () => {
+    const dir = tempDir('logward-unit-');
+    const file = path.join(dir, 'logward.service');
+    fs.writeFileSync(file, unitForThisHost());
+    const r = spawnSync('systemd-analyze', ['security', '--offline=true', '--no-pager', file], { encoding: 'utf8', timeout: 60_000 });
+    if (r.error?.code === 'ENOENT') assert.fail('systemd-analyze is not installed: apt-get install systemd (.ci/run does)');
+    const m = /Overall exposure level for logward\.service: (\d+(?:\.\d+)?)/.exec(`${r.stdout}${r.stderr}`);
+    assert.ok(m, `no exposure level in:\n${r.stdout}${r.stderr}`);
+    assert.ok(Number(m[1]) <= 1.5, `exposure ${m[1]}:\n${r.stdout}`);
+    for (const d of ['MemoryMax=', 'TasksMax=', 'ProtectProc=invisible', 'ProcSubset=pid', 'SystemCallFilter=~@privileged @resources']) {
+      assert.ok(unitText.split('\n').some((l) => l.startsWith(d)), `${d} missing`);
+    }
+  });
+
   test('an unknown directive in the unit would be reported by that check', () => {
     const r = verify(unitForThisHost().replace('[Service]\n', '[Service]\nProtectEverything=yes\n'));
     assert.match(r.output, /Unknown key 'ProtectEverything'/);
@@ -153,11 +167,12 @@ describe('systemd/logward.service', () => {
       ProtectKernelLogs: 'yes',
       ProtectControlGroups: 'yes',
       RestrictAddressFamilies: 'AF_UNIX AF_INET AF_INET6',
-      SystemCallFilter: '@system-service',
       LockPersonality: 'yes',
       UMask: '0027',
     };
     for (const [key, value] of Object.entries(expected)) assert.equal(one(key), value, `${key}=`);
+    // An allow list, then what is taken out of it (systemd joins the two lines).
+    assert.deepEqual(svc.SystemCallFilter, ['@system-service', '~@privileged @resources']);
     assert.equal(svc.MemoryDenyWriteExecute, undefined);
   });
 
@@ -251,10 +266,10 @@ function filesUnder(rel) {
 }
 
 describe('Dockerfile', () => {
-  test('builds in a node:20-bookworm-slim stage with dev dependencies and runs in another', () => {
+  test('builds in a node:24 LTS stage with dev dependencies and runs in another', () => {
     assert.ok(buildStage, 'no stage named build');
     assert.notEqual(buildStage, runtimeStage);
-    for (const s of [buildStage, runtimeStage]) assert.equal(s.image, 'node:20-bookworm-slim');
+    for (const s of [buildStage, runtimeStage]) assert.equal(s.image, 'node:24-bookworm-slim');
     const buildRuns = inStage(buildStage, 'RUN').map((i) => i.args).join('\n');
     assert.match(buildRuns, /npm ci(?![^\n]*--omit=dev)/);
     assert.match(buildRuns, /npm run build/);
@@ -304,7 +319,9 @@ describe('Dockerfile', () => {
   });
 
   test('starts the CLI with run by default and checks health with a script it copies', () => {
-    assert.deepEqual(JSON.parse(inStage(runtimeStage, 'ENTRYPOINT')[0].args), ['node', 'dist/cli.js']);
+    // Under tini, which reaps children and forwards signals to node (PID 1 would not).
+    assert.deepEqual(JSON.parse(inStage(runtimeStage, 'ENTRYPOINT')[0].args), ['/usr/bin/tini', '--', 'node', 'dist/cli.js']);
+    assert.match(inStage(runtimeStage, 'RUN').map((i) => i.args).join('\n'), /apt-get install -y --no-install-recommends tini/);
     assert.deepEqual(JSON.parse(inStage(runtimeStage, 'CMD')[0].args), ['run']);
     const hc = inStage(runtimeStage, 'HEALTHCHECK');
     assert.equal(hc.length, 1);
