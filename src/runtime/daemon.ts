@@ -137,7 +137,7 @@ export class Daemon {
       onCaughtUp: () => {
         if (!this.opts.once) this.log.info({ lines: this.files.lines(), alerts: this.alerts.fired }, 'Caught up with the files; following new lines (Ctrl-C or SIGTERM stops logward cleanly).');
       },
-    }, this.fileSet());
+    }, this.fileSet(config));
     this.journals = new JournalReader({
       log: this.log, maxLineBytes: config.input.maxLineBytes, once: opts.once,
       cursor: (key) => this.state.journal[key] ?? null,
@@ -215,8 +215,10 @@ export class Daemon {
   /** SIGHUP: a valid new configuration replaces the old one; an invalid one is refused. */
   reload(): void {
     let next: Config;
+    let files: FileSet;
     try {
       next = loadConfig(this.opts.configFile);
+      files = this.fileSet(next);
     } catch (err) {
       const details = err instanceof AppError ? err.details : [];
       this.log.error({ problems: details }, `The new configuration is invalid (${err instanceof Error ? err.message : String(err)}); the running one stays.`);
@@ -238,7 +240,7 @@ export class Daemon {
     // Open windows carry over to the rules that still exist: a reload loses no attack.
     this.detector.importState(windows);
     this.journals.clear();
-    this.files.replace(this.fileSet());
+    this.files.replace(files);
     this.journals.start(this.config.sources);
     this.checkpoints.save();
     this.log.info({ rules: this.ruleset.rules.map((r) => r.spec.name) }, 'Configuration reloaded; files reopened.');
@@ -291,11 +293,12 @@ export class Daemon {
     return new Pipeline(this.ruleset, sinks, (sink, what, err) => this.log.error({ sink, on: what, err: describeSystemError(err) }, 'A sink failed; the other sinks still got this event.'));
   }
 
-  private fileSet(): FileSet {
+  /** The file sources of a config (and of the command line); a config that names none and no journal is refused. */
+  private fileSet(config: Config): FileSet {
     const specs: SourceSpec[] = [];
-    for (const s of this.config.sources) if (s.kind === 'file') specs.push(sourceSpec({ path: s.path, format: s.format ?? this.config.input.format, startAt: s.startAt, followSymlinks: s.followSymlinks }));
-    for (const f of this.opts.extraFiles) specs.push(sourceSpec({ path: f, format: this.config.input.format, startAt: 'beginning', followSymlinks: false }));
-    if (specs.length === 0 && !this.config.sources.some((s) => s.kind === 'journal')) throw new AppError('USAGE', 'nothing to follow: add sources to the config or name files; see `logward run --help`');
+    for (const s of config.sources) if (s.kind === 'file') specs.push(sourceSpec({ path: s.path, format: s.format ?? config.input.format, startAt: s.startAt, followSymlinks: s.followSymlinks }));
+    for (const f of this.opts.extraFiles) specs.push(sourceSpec({ path: f, format: config.input.format, startAt: 'beginning', followSymlinks: false }));
+    if (specs.length === 0 && !config.sources.some((s) => s.kind === 'journal')) throw new AppError('USAGE', 'nothing to follow: add sources to the config or name files; see `logward run --help`');
     return new FileSet(specs, this.warnSkipped);
   }
 

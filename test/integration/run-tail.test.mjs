@@ -379,15 +379,22 @@ describe('logward run signals and watching', () => {
     assert.match(d.output, /unknown key \\"bogus_key\\"/);
     write(dir, 'app.log', 2, 4);
     await waitFor(() => seen(dir).length === 4, '4 events on the old config');
+    // Valid YAML, but nothing to follow: refused the same way, the daemon keeps reading.
+    fs.writeFileSync(cfg, good.replace(/sources:\n {2}- [^\n]*\n/, 'sources: []\n'));
+    d.kill('SIGHUP');
+    await waitFor(() => /nothing to follow/.test(d.output), 'the refusal of a config without sources');
+    write(dir, 'app.log', 4, 5);
+    await waitFor(() => seen(dir).length === 5, 'the line after the refused reload');
+    assert.equal(d.exitCode, null, 'the daemon is still running');
     fs.writeFileSync(cfg, good.replace('enabled: [failed_logins]', 'enabled: [failed_logins, ssh_bruteforce]'));
     d.kill('SIGHUP');
     await waitFor(() => /Configuration reloaded/.test(d.output), 'the reload');
-    write(dir, 'app.log', 4, 5);
-    await waitFor(() => events(dir).length === 6, 'one line, two rules');
+    write(dir, 'app.log', 5, 6);
+    await waitFor(() => events(dir).length === 7, 'one line, two rules');
     const { code } = await stopDaemon(d);
     assert.equal(code, 0);
-    assert.deepEqual(events(dir).slice(4).map((e) => e.rule).sort(), ['failed_logins', 'ssh_bruteforce']);
-    assert.deepEqual(seen(dir).slice(0, 5), range(0, 5));
+    assert.deepEqual(events(dir).slice(5).map((e) => e.rule).sort(), ['failed_logins', 'ssh_bruteforce']);
+    assert.deepEqual(seen(dir).slice(0, 6), range(0, 6));
   });
 
   test('exits 78 without starting on an invalid config', async () => {
