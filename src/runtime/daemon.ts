@@ -262,7 +262,10 @@ export class Daemon {
 
   private flushReport(why: string): void {
     const c = this.collector;
-    this.collector = new ReportCollector(this.config.reports.maxEvents);
+    // Open incidents are reported as they stand now, not with the count they opened with.
+    const open = this.detector.openIncidents();
+    c.refresh(open);
+    this.collector = new ReportCollector(this.config.reports.maxEvents, open);
     for (const [file, f] of this.files.followed) c.sources.push({ file, stats: { ...f.src.stats }, cut: f.tail.cutLines });
     for (const j of this.journals.journals.values()) c.sources.push({ file: j.src.label, stats: { ...j.src.stats }, cut: 0 });
     const now = this.opts.clock.now();
