@@ -96,7 +96,8 @@ export class Daemon {
     this.state = loaded.state;
     if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
-    this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf) : null;
+    // Open incidents on the dashboard are read from the detector of the moment (a reload replaces it).
+    this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf, (rule, key) => this.detector.openIncident(rule, key)) : null;
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
     try {
       this.incidents = new IncidentJournal(stateDir);
