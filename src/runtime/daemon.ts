@@ -17,11 +17,11 @@ import { AlertDispatcher } from '../delivery/alerts.js';
 import { Outbox } from '../delivery/outbox.js';
 import { Coverage } from '../digest/coverage.js';
 import { offlineOrigins, type Enricher } from '../enrich/index.js';
-import { LiveBoard } from '../http/live-board.js';
+import { BOARD_INCIDENTS, LiveBoard } from '../http/live-board.js';
 import { startHttpServer } from '../http/server.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
-import { IncidentJournal } from '../sinks/incident-journal.js';
+import { IncidentJournal, journaledIncident } from '../sinks/incident-journal.js';
 import type { OriginOf } from '../sinks/report.js';
 import type { Sink } from '../sinks/types.js';
 import { FileSet, sourceSpec, type SourceSpec } from '../sources/file-set.js';
@@ -100,7 +100,7 @@ export class Daemon {
     this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf, (rule, key) => this.detector.openIncident(rule, key)) : null;
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
     try {
-      this.incidents = new IncidentJournal(stateDir);
+      this.incidents = new IncidentJournal(stateDir, { recent: this.board === null ? 0 : BOARD_INCIDENTS });
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${stateDir} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
@@ -117,8 +117,14 @@ export class Daemon {
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.pipeline = this.makePipeline();
     if (this.state.windows !== null) this.detector.importState(this.state.windows);
-    // Incidents still open at the last stop are on the dashboard from the start, not only
-    // once they next change.
+    // The dashboard lists the journal's newest incidents from the start, and those still open
+    // at the last stop as they stand (one the journal holds open but the detector does not is
+    // shown closed), not only once they next change.
+    for (const j of this.incidents.recent) {
+      const i = journaledIncident(j);
+      this.board?.opened(i);
+      if (j.closed !== null) this.board?.closed(i);
+    }
     for (const i of this.detector.openIncidents()) this.board?.opened(i);
     this.lastFlush = opts.clock.now();
     this.warnSkipped = warnSkippedOnce(this.log);
