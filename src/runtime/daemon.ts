@@ -260,7 +260,7 @@ export class Daemon {
     for (const j of this.journals.journals.values()) this.coverage.source(j.src.label, 'journal');
     queueDigest({
       host: this.host, start: this.lastDigest ?? end - 86_400_000, end, timeZone: this.config.run.timeZone, journalFile: this.incidents.file,
-      coverage: this.coverage, ruleset: this.ruleset, originOf: this.originOf, outbox: this.outbox, log: this.log,
+      coverage: this.coverage, ruleset: this.ruleset, originOf: this.originOf, outbox: this.outbox, log: this.log, open: this.detector.openIncidents(),
     });
     this.lastDigest = end;
     this.checkpoints.markDirty();
