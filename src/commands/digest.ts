@@ -1,16 +1,23 @@
 // `logward digest`: the daily digest on demand, from the daemon's incident journal and
-// coverage counters: printed (--dry-run, the default) or sent now (--send).
+// coverage counters: printed (--dry-run, the default) or sent now (--send). Incidents still
+// open are shown as the daemon's last checkpoint holds them, and addresses with their
+// origin (offline, as the scheduled digest), as the daemon's own digest would show them.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, rulesOf } from '../config/load.js';
+import { Detector, type DetectorSnapshot } from '../core/detector.js';
+import type { CompiledRuleSet } from '../core/rules.js';
+import type { Incident } from '../core/types.js';
 import { buildDigest, digestMail, digestText, ruleFamilies } from '../digest/digest.js';
 import { sendMailNow } from '../delivery/send-now.js';
+import { Enricher, offlineOrigins } from '../enrich/index.js';
 import { StateStore } from '../runtime/state.js';
 import { JOURNAL_NAME, readJournal } from '../sinks/incident-journal.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
+import { createLogger } from '../util/logger.js';
 import { parseArgs, type OptionSpec } from './args.js';
 
 export const DIGEST_OPTIONS: readonly OptionSpec[] = [
@@ -24,7 +31,8 @@ export const DIGEST_OPTIONS: readonly OptionSpec[] = [
 export const DIGEST_HELP = `usage: logward digest [--config FILE] [--state-dir DIR] [--hours N] [--dry-run | --send]
 
 Builds the daily digest of the last N hours (default 24) from what \`logward run\` recorded
-(the incident journal and the coverage counters in the state directory).
+(the incident journal, the open incidents and the coverage counters in the state
+directory), with the origins of the addresses when enrich.enabled.
 
   --dry-run          print the digest (plain text); the default
   --send             send it now, through the outbox (SMTP, or an .eml file without SMTP_HOST)
@@ -42,15 +50,24 @@ export async function digestCommand(argv: readonly string[], io: { stdout: (s: s
   const store = new StateStore(stateDir);
   const state = fs.existsSync(store.file) ? store.load().state : null;
   const end = io.clock.now();
-  const digest = buildDigest({
-    host: os.hostname(),
-    start: end - hours * 3_600_000,
-    end,
-    timeZone: config.run.timeZone,
-    records: readJournal(path.join(stateDir, JOURNAL_NAME)),
-    coverage: state?.coverage ?? null,
-    families: ruleFamilies(rulesOf(config)),
-  });
+  const ruleset = rulesOf(config);
+  const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: 'warn', fd: 2 }), clock: io.clock, env: process.env }) : null;
+  let digest;
+  try {
+    digest = buildDigest({
+      host: os.hostname(),
+      start: end - hours * 3_600_000,
+      end,
+      timeZone: config.run.timeZone,
+      records: readJournal(path.join(stateDir, JOURNAL_NAME)),
+      coverage: state?.coverage ?? null,
+      families: ruleFamilies(ruleset),
+      open: openIncidents(ruleset, state?.windows ?? null),
+      ...(enricher === null ? {} : { origin: offlineOrigins(enricher) }),
+    });
+  } finally {
+    await enricher?.close();
+  }
   if (v.send !== true) {
     io.stdout(digestText(digest));
     return 0;
@@ -62,4 +79,12 @@ export async function digestCommand(argv: readonly string[], io: { stdout: (s: s
   const r = await sendMailNow(config, stateDir, mail.messageId.split('@')[0]!, mail, io.clock);
   io.stdout(`${r.line}\n`);
   return 0;
+}
+
+/** The incidents open at the daemon's last checkpoint, as its detector holds them. */
+function openIncidents(ruleset: CompiledRuleSet, windows: DetectorSnapshot | null): Incident[] {
+  if (windows === null) return [];
+  const detector = new Detector(ruleset, { event() {}, opened() {}, closed() {} });
+  detector.importState(windows);
+  return detector.openIncidents();
 }

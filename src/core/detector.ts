@@ -148,6 +148,14 @@ export class Detector {
     return out.sort((a, b) => a.firedAt - b.firedAt);
   }
 
+  /**
+   * The current state of the open incident of `rule` and `key` (null: host-wide), or null
+   * when none is open: views that show incidents live ask here instead of counting events.
+   */
+  openIncident(rule: string, key: string | null): Incident | null {
+    return this.windows.get(rule)?.openIncidentOf(key ?? '') ?? null;
+  }
+
   /** Open windows of every rule, plus the event-time clock, for a restart or reload. */
   exportState(): DetectorSnapshot {
     const rules: Record<string, KeySnapshot[]> = {};

@@ -303,4 +303,11 @@ export class RuleWindow {
   listOpenIncidents(): Incident[] {
     return this.incidents.list().map((inc) => incidentView(inc, this.rule.spec));
   }
+
+  /** The current state of the incident open for `key` ('' for a host-wide rule), or null. */
+  openIncidentOf(key: string): Incident | null {
+    const s = this.keys.lookup(key);
+    const ii = s === NONE ? NONE : this.slots.inc(s);
+    return ii === NONE ? null : incidentView(this.incidents.get(ii), this.rule.spec);
+  }
 }

@@ -23,7 +23,12 @@ export interface DigestInput {
   coverage: CoverageSnapshot | null;
   /** Rule name -> family (the rule file's name: ssh, web, sudo ...). */
   families: ReadonlyMap<string, string>;
-  /** Origin of an address ("US/Chicago (AS15169 Google LLC)"), when enrichment knows it. */
+  /**
+   * The incidents open at digest time (the daemon's detector, or its last checkpoint): an
+   * incident journaled only as opened is shown as it stands now, not with its opening count.
+   */
+  open?: readonly Incident[];
+  /** Origin of an address ("US (AS15169 Google LLC)"), when enrichment knows it. */
   origin?: (ip: string) => string | null;
   /** A source that brought no line for this long is flagged as stopped growing. */
   staleMs?: number;
@@ -87,12 +92,17 @@ export function buildDigest(input: DigestInput): DigestModel {
     if (r.type === 'opened' && at >= start) latest.set(r.id, r);
     else if (r.type === 'closed' && latest.has(r.id)) latest.set(r.id, { ...r, at: latest.get(r.id)!.at });
   }
+  const open = new Map((input.open ?? []).map((i) => [i.id, i]));
+  const current = (r: JournalRecord): DigestIncident => {
+    const now = r.type === 'opened' ? open.get(r.id) : undefined;
+    return now === undefined ? toIncident(r) : digestIncident(now, r.at);
+  };
   const staleMs = input.staleMs ?? DAY_MS;
   const coverage = Object.entries(input.coverage?.sources ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([label, s]) => ({
     ...s, label, stale: s.lastGrowth === null || end - s.lastGrowth > staleMs,
   }));
   return composeDigest({
-    kind: input.kind ?? 'daily', host: input.host, start, end, timeZone: input.timeZone, incidents: [...latest.values()].map(toIncident),
+    kind: input.kind ?? 'daily', host: input.host, start, end, timeZone: input.timeZone, incidents: [...latest.values()].map(current),
     firstSeen, families: input.families, coverage, ...(input.origin === undefined ? {} : { origin: input.origin }),
   });
 }

@@ -246,17 +246,28 @@ export class Enricher {
 }
 
 /**
- * One line for an origin, as reports and mails print it: "US/Chicago (AS15169 Google LLC)"
- * (the city, or the place of the time zone when the city is unknown), "private address"
- * for a special one, and null when nothing is known.
+ * One line for an origin, as reports and mails print it: "IN/Mumbai (AS55836 Reliance
+ * Jio Infocomm Limited)", "private address" for a special one, and null when nothing is
+ * known. The place is the city, else the region (state, province) the data names; a record
+ * that names neither locates only the country (GeoLite2 puts it at the country's centroid)
+ * and shows the country alone: "US (AS15169 Google LLC)". The time zone is never shown as
+ * the place: its city ("Chicago" of America/Chicago) names the zone, not the address. Only
+ * when nothing but a zone is known is it shown, as "time zone America/New York". Names are
+ * shown as words: a zone's or a name's underscores become spaces.
  */
 export function formatOrigin(o: Origin): string | null {
   if (o.special !== null) return SPECIAL_TEXT[o.special as SpecialLabel] ?? `${o.special} address`;
-  const place = o.city ?? (o.timeZone !== null && o.timeZone.includes('/') ? o.timeZone.slice(o.timeZone.lastIndexOf('/') + 1) : null);
+  const known = o.city ?? o.region;
+  const place = known !== null ? readable(known) : o.country === null && o.timeZone !== null ? `time zone ${readable(o.timeZone)}` : null;
   const where = o.country === null ? place : place === null ? o.country : `${o.country}/${place}`;
   const net = o.asn !== null ? (o.org !== null ? `AS${o.asn} ${o.org}` : `AS${o.asn}`) : o.org;
   if (where !== null && net !== null) return `${where} (${net})`;
   return where ?? net;
+}
+
+/** "America/Port_of_Spain" -> "America/Port of Spain": identifiers read as words. */
+function readable(name: string): string {
+  return name.replace(/_/g, ' ');
 }
 
 /** Addresses whose origin line is remembered by offlineOrigins (then it starts afresh). */

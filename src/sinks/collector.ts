@@ -1,6 +1,10 @@
 // Gathers what a report needs while the detector runs: incidents (by id, the last
 // snapshot wins), a bounded list of events for the report's event table, and per-rule
 // event summaries with bounded top-N counters. Memory stays flat whatever the input size.
+// An incident is told when it opens and when it closes, not as it grows: a report written
+// while incidents are open takes their current state through refresh(), so a 30-event
+// burst is reported as 30 events, not as the count it opened with. It never asks the
+// detector itself: the driver hands it the open incidents at flush time.
 
 import type { Sink } from './types.js';
 import type { DetectorListener, SourceStats } from '../core/detector.js';
@@ -42,7 +46,16 @@ export class ReportCollector implements DetectorListener, Sink {
   /** Events per rule per minute of event time (for the HTML report's chart); bounded. */
   readonly minutes = new Map<string, Map<number, number>>();
 
-  constructor(private readonly maxEvents: number) {}
+  /** Counts of the incidents open when the previous report was written (see refresh()). */
+  private readonly carried: ReadonlyMap<string, number>;
+
+  /**
+   * `carried`: the incidents open when the previous report was written; one that grows
+   * during this report's period is listed in it too, though it neither opened nor closed.
+   */
+  constructor(private readonly maxEvents: number, carried: readonly Incident[] = []) {
+    this.carried = new Map(carried.map((i) => [i.id, i.count]));
+  }
 
   event(ev: DetectionEvent): void {
     this.eventsTotal++;
@@ -85,6 +98,16 @@ export class ReportCollector implements DetectorListener, Sink {
 
   closed(incident: Incident): void {
     this.incidents.set(incident.id, incident);
+  }
+
+  /**
+   * Takes the current state of the incidents still open (the detector's openIncidents(),
+   * at flush time): those this report holds, and those carried over that grew since.
+   */
+  refresh(open: readonly Incident[]): void {
+    for (const i of open) {
+      if (this.incidents.has(i.id) || (this.carried.get(i.id) ?? Infinity) < i.count) this.incidents.set(i.id, i);
+    }
   }
 
   /** Rule summaries with every pending run counted (call before reading the maps). */

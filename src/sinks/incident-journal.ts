@@ -5,11 +5,14 @@
 // checkpoint, the same events give the same incident id, and an id found here is not
 // alerted again. Later deliveries (mail, webhooks, digest) read from it.
 // Bounded: at start a journal over MAX_RECORDS keeps its newest KEEP_RECORDS lines.
+// At start it can also hand back its newest incidents (for the dashboard after a restart),
+// each as the opened record updated by its closed one.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { DurableAppend } from '../util/durable-append.js';
+import { SEVERITIES, type Incident, type Severity } from '../core/types.js';
 import { escapeJsonText, safeJson } from '../util/text.js';
 
 export const JOURNAL_NAME = 'incidents.jsonl';
@@ -24,6 +27,12 @@ export interface JournalRecord {
   [field: string]: unknown;
 }
 
+/** One incident as the journal holds it: its opened record and, once it closed, its closed one. */
+export interface JournaledIncident {
+  opened: JournalRecord;
+  closed: JournalRecord | null;
+}
+
 export class IncidentJournal {
   readonly file: string;
   private readonly out: DurableAppend;
@@ -31,8 +40,11 @@ export class IncidentJournal {
   private readonly closed = new Set<string>();
   /** Lines that were not valid records (a write cut by a crash), skipped at load. */
   readonly damaged: number;
+  /** The `recent` newest incidents found at load, oldest first. */
+  readonly recent: readonly JournaledIncident[];
 
-  constructor(dir: string) {
+  /** `recent`: how many of the newest incidents (by their opening) to keep from the load. */
+  constructor(dir: string, { recent = 0 }: { recent?: number } = {}) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
     this.file = path.join(dir, JOURNAL_NAME);
     let text = '';
@@ -64,10 +76,27 @@ export class IncidentJournal {
       lines = good;
       if (end < text.length || damaged > 0) writeFileAtomic(this.file, lines.length === 0 ? '' : `${lines.join('\n')}\n`, 0o640);
     }
+    // The newest incidents in a ring, in opening order, found by id for their closed record.
+    const ring: JournaledIncident[] = [];
+    const byId = new Map<string, JournaledIncident>();
+    let next = 0;
     for (const line of lines) {
       const rec = JSON.parse(line) as JournalRecord;
       (rec.type === 'opened' ? this.opened : this.closed).add(rec.id);
+      if (recent <= 0) continue;
+      const known = byId.get(rec.id);
+      if (known !== undefined) {
+        if (rec.type === 'opened') known.opened = rec;
+        else known.closed = rec;
+      } else if (rec.type === 'opened') {
+        const inc = { opened: rec, closed: null };
+        if (ring.length === recent) byId.delete(ring[next]!.opened.id);
+        ring[next] = inc;
+        byId.set(rec.id, inc);
+        next = (next + 1) % recent;
+      }
     }
+    this.recent = ring.length < recent ? ring : [...ring.slice(next), ...ring.slice(0, next)];
     this.damaged = damaged;
     this.out = new DurableAppend(fs.openSync(this.file, 'a', 0o640));
   }
@@ -133,4 +162,28 @@ export function readJournal(file: string): JournalRecord[] {
     }
   }
   return out;
+}
+
+/**
+ * A journaled incident as the detector made it: the opened record (with its samples) and
+ * the closed one's final counts. Fields a damaged or older record lacks are left empty.
+ */
+export function journaledIncident({ opened, closed }: JournaledIncident): Incident {
+  const r = closed === null ? opened : { ...opened, ...closed };
+  const time = (v: unknown): number => (typeof v === 'string' ? Date.parse(v) : NaN);
+  const first = time(r.first);
+  const last = time(r.last);
+  const samples = Array.isArray(opened.samples) ? (opened.samples as Record<string, unknown>[]) : [];
+  return {
+    id: r.id, rule: String(r.rule), severity: SEVERITIES.includes(r.severity as Severity) ? (r.severity as Severity) : 'medium',
+    key: typeof r.key === 'string' ? r.key : null, keyField: typeof r.key_field === 'string' ? r.key_field : null,
+    first, last: Number.isNaN(last) ? first : last, firedAt: Number.isNaN(time(r.fired_at)) ? first : time(r.fired_at),
+    count: Number(r.count) || 0, ips: strings(r.ips), users: strings(r.users), hosts: strings(r.hosts), truncated: r.values_truncated === true,
+    samples: samples.map((x) => ({ source: String(x.file), line: Number(x.line) || 0, time: time(x.time), text: String(x.text) })),
+    windowMs: (Number(r.window_secs) || 0) * 1000, threshold: Number(r.threshold) || 0,
+  };
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }

@@ -20,7 +20,7 @@ export interface ReportMeta {
   generatedMs: number;
   timeZone: string;
   rules: readonly RuleSpec[];
-  /** Where an address comes from ("US/Chicago (AS15169 Google LLC)"), when enrichment is on. */
+  /** Where an address comes from ("IN/Mumbai (AS55836 Reliance Jio Infocomm Limited)"), when enrichment is on. */
   originOf?: OriginOf;
   /** The notice the enrichment databases' licences require where their data is shown. */
   attribution?: string;
@@ -33,7 +33,7 @@ export type ReportFormat = 'json' | 'csv' | 'html';
 export const ALERT_COLUMNS = ['id', 'rule', 'severity', 'time', 'first', 'last', 'count', 'key_field', 'key', 'ips', 'users', 'hosts', 'sample', 'origins'] as const;
 export const EVENT_COLUMNS = ['rule', 'file', 'line', 'time', 'ip', 'user', 'host', 'program', 'text'] as const;
 
-/** Known origins of an incident's addresses, as { ip: "US/Chicago (AS15169 Google LLC)" }. */
+/** Known origins of an incident's addresses, as { ip: "US (AS15169 Google LLC)" }. */
 export function originsOf(ips: readonly string[], originOf: OriginOf | undefined): Record<string, string> | null {
   if (originOf === undefined) return null;
   const out: Record<string, string> = {};

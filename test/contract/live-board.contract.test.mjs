@@ -3,7 +3,8 @@
 // them newest first; read back oldest first), each closed one with its final count. It is
 // memory only: nothing to flush or close. Read back through view(), as the dashboard does.
 // The daemon hands it to the pipeline behind a wrapper named "dashboard"; here it is given
-// as it is. Its own cases (bounds, live counts) are in test/unit/live-board.test.mjs.
+// as it is (the last case also hands it the detector's open incidents, as the daemon does).
+// Its own cases (bounds, live counts of every kind of key) are in test/unit/live-board.test.mjs.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,11 +43,13 @@ sinkContract('the live board', () => {
 });
 
 test('the live board shows an incident open until it closes, then closed with its final count', () => {
-  const b = new LiveBoard('web1', T0);
-  const f = feed([b]);
+  // As the daemon builds it: open incidents are read from the detector when a picture is drawn.
+  let f = null;
+  const b = new LiveBoard('web1', T0, undefined, (rule, key) => f.detector.openIncident(rule, key));
+  f = feed([b]);
   f.lines(BEFORE_FLUSH);
   const shown = () => b.view(status, NOW).incidents.map((i) => [i.rule, i.open, i.count]);
-  // by_ip opened at 3 and counted one more event live; a host-wide one is not counted live.
+  // by_ip opened at 3 and has one more event since; host_wide opened with the last line.
   assert.deepEqual(shown(), [['host_wide', true, 5], ['by_user', true, 4], ['by_ip', true, 4]]);
   f.lines(AFTER_FLUSH);
   f.end();

@@ -43,3 +43,25 @@ test('the report collector lists incidents by the time of their first event, wit
   assert.deepEqual(sorted.map((i) => i.first), [...sorted.map((i) => i.first)].sort((a, b) => a - b));
   assert.deepEqual(sorted.map(incidentFields).map((i) => [i.rule, i.count]), [['by_ip', 5], ['by_user', 5], ['host_wide', 6], ['by_ip', 3]]);
 });
+
+test('a report written while incidents are open shows them as they stand, and the next one those that grew since', () => {
+  // As the daemon does: a flush swaps the collector behind the sink the pipeline holds.
+  let c = new ReportCollector(1000);
+  const f = feed([{ name: 'report', event: (e) => c.event(e), opened: (i) => c.opened(i), closed: (i) => c.closed(i) }]);
+  f.lines([...BEFORE_FLUSH, AFTER_FLUSH[0]]);
+  const told = () => c.sortedIncidents().map((i) => [i.rule, i.count]);
+  assert.deepEqual(told(), [['by_ip', 3], ['by_user', 4], ['host_wide', 5]], 'as they were told when they opened');
+  let open = f.detector.openIncidents();
+  c.refresh(open);
+  assert.deepEqual(told(), [['by_ip', 5], ['by_user', 5], ['host_wide', 6]], 'as they stand at the flush');
+  assert.equal(c.sortedIncidents().find((i) => i.rule === 'host_wide').last, Date.UTC(2025, 9, 14, 12, 0, 7));
+  c = new ReportCollector(1000, open);
+  c.refresh(f.detector.openIncidents());
+  assert.deepEqual(told(), [], 'nothing grew since the last report');
+  open = f.detector.openIncidents();
+  c = new ReportCollector(1000, open);
+  // admin from 198.51.100.2 again: only the host-wide incident grows.
+  f.lines(['Oct 14 12:00:08 web1 sshd[112]: Failed password for invalid user admin from 198.51.100.2 port 112 ssh2']);
+  c.refresh(f.detector.openIncidents());
+  assert.deepEqual(told(), [['host_wide', 7]]);
+});

@@ -100,6 +100,8 @@ export function feed(sinks, { label = LABEL, startLine } = {}) {
   const noErrors = () => assert.deepEqual(errors, [], 'no sink threw');
   return {
     delivered,
+    /** The pipeline's detector, for a sink that reads incidents' current state from it. */
+    detector: pipeline.detector,
     lines(ls) {
       for (const l of ls) src.line(l);
       src.settle();

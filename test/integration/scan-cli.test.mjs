@@ -221,13 +221,14 @@ describe('logward scan errors', () => {
     const out = path.join(dir, 'out');
     const r = await runCli(['scan', log, '--out', out, '--rules', 'ssh_bruteforce', '--year', '2025', '--timezone', 'UTC']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^ {6}8\.8\.8\.8: US\/\w+ \(AS15169 Google LLC\)$/m);
+    // GeoLite2 places 8.8.8.8 only at the US centroid: the country alone, not the city of its time zone.
+    assert.match(r.stdout, /^ {6}8\.8\.8\.8: US \(AS15169 Google LLC\)$/m);
     const base = fs.readdirSync(out).find((f) => f.endsWith('.json')).replace('.json', '');
     const report = JSON.parse(fs.readFileSync(path.join(out, `${base}.json`), 'utf8'));
-    assert.match(report.alerts[0].origins['8.8.8.8'], /^US\/\w+ \(AS15169 Google LLC\)$/);
+    assert.match(report.alerts[0].origins['8.8.8.8'], /^US \(AS15169 Google LLC\)$/);
     assert.match(report.meta.attribution, /GeoLite2 data created by MaxMind/);
     const csv = fs.readFileSync(path.join(out, `${base}_alerts.csv`), 'utf8');
     assert.match(csv.split('\n')[0], /"origins"$/);
-    assert.match(csv, /"8\.8\.8\.8 US\/\w+ \(AS15169 Google LLC\)"/);
+    assert.match(csv, /"8\.8\.8\.8 US \(AS15169 Google LLC\)"/);
   });
 });

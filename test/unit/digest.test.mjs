@@ -60,6 +60,24 @@ describe('the daily digest', () => {
     assert.match(csv[0], /"id","rule","severity"/);
   });
 
+  test('shows an incident still open at digest time as it stands, not with the count it opened with', () => {
+    const records = [
+      rec('opened', 'open1', START + H, { ip: '198.51.100.9', count: 5 }), // still open: only its opened record
+      rec('opened', 'done', START + 2 * H, { ip: '203.0.113.7', count: 5 }),
+      rec('closed', 'done', START + 3 * H, { ip: '203.0.113.7', count: 12 }),
+    ];
+    const now = {
+      id: 'open1', rule: 'ssh_bruteforce', severity: 'high', key: '198.51.100.9', keyField: 'ip', first: START + H - 60_000, last: START + 5 * H, firedAt: START + H,
+      count: 30, ips: ['198.51.100.9'], users: ['root', 'admin'], hosts: ['web1'], truncated: false, samples: [], windowMs: 600_000, threshold: 5,
+    };
+    const d = buildDigest({ host: 'web1', start: START, end: END, timeZone: 'UTC', records, coverage: null, families, open: [now] });
+    const open1 = d.incidents.find((i) => i.id === 'open1');
+    assert.deepEqual([open1.count, open1.last, open1.users, open1.alertedAt], [30, new Date(START + 5 * H).toISOString().replace('.000', ''), ['root', 'admin'], records[0].at]);
+    assert.equal(d.incidents.find((i) => i.id === 'done').count, 12, 'a closed incident keeps its final count');
+    assert.match(digestText(d), /198\.51\.100\.9\s+1 incident \(new\) users: root, admin/);
+    assert.match(digestText(d), /ssh_bruteforce\s+ip=198\.51\.100\.9\s+30\n/);
+  });
+
   test('flags a source that stopped growing', () => {
     const cov = new Coverage(START);
     cov.observe('/var/log/nginx/access.log', 'file', { lines: 10, unparsed: 0, parsed: 10, events: 0, matchedLines: 0 }, START - 3 * 24 * H);

@@ -74,7 +74,8 @@ test('offline lookups of well-known public addresses give their country and netw
     const mapped = e.lookupOffline('::ffff:8.8.8.8');
     assert.equal(mapped.ip, '8.8.8.8');
     assert.equal(mapped.asn, 15169);
-    assert.match(formatOrigin(google), /^US\/\S+ \(AS15169 Google/);
+    // The bundled record of 8.8.8.8 has no city: the US centroid, shown as the country alone.
+    assert.match(formatOrigin(google), /^US \(AS15169 Google/);
     const priv = e.lookupOffline('192.168.1.20');
     assert.equal(priv.special, 'private');
     assert.equal(priv.source, 'special');

@@ -40,7 +40,11 @@ test('IPv6 text is read into four words, compressed or with a dotted quad, and m
 const base = { ip: '8.8.8.8', special: null, country: null, region: null, city: null, timeZone: null, asn: null, org: null, source: 'offline' };
 
 test('formatOrigin prints country/place and the network, special labels, and null when nothing is known', () => {
-  assert.equal(formatOrigin({ ...base, country: 'US', timeZone: 'America/Chicago', asn: 15169, org: 'Google LLC' }), 'US/Chicago (AS15169 Google LLC)');
+  // A country-only record (its time zone is the centroid's): the country alone, never the zone's city.
+  assert.equal(formatOrigin({ ...base, country: 'US', timeZone: 'America/Chicago', asn: 15169, org: 'Google LLC' }), 'US (AS15169 Google LLC)');
+  assert.equal(formatOrigin({ ...base, country: 'IN', region: 'Rajasthan', timeZone: 'Asia/Kolkata', asn: 38266, org: 'Vodafone Idea Ltd. (VIL)' }), 'IN/Rajasthan (AS38266 Vodafone Idea Ltd. (VIL))', 'the region when the city is unknown');
+  assert.equal(formatOrigin({ ...base, country: 'TT', region: 'Port_of_Spain', city: 'Port_of_Spain' }), 'TT/Port of Spain', 'names read as words');
+  assert.equal(formatOrigin({ ...base, timeZone: 'America/New_York', asn: 7922, org: 'Comcast' }), 'time zone America/New York (AS7922 Comcast)', 'a zone alone is named as a zone');
   assert.equal(formatOrigin({ ...base, country: 'IM', city: 'Douglas', timeZone: 'Europe/Isle_of_Man', asn: 13122, org: 'Manx Telecom' }), 'IM/Douglas (AS13122 Manx Telecom)');
   assert.equal(formatOrigin({ ...base, asn: 13335, org: 'Cloudflare, Inc.' }), 'AS13335 Cloudflare, Inc.');
   assert.equal(formatOrigin({ ...base, country: 'DE' }), 'DE');

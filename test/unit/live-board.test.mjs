@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BOARD_INCIDENTS, BOARD_MINUTES, LiveBoard } from '../../dist/http/live-board.js';
+import { AFTER_FLUSH, BEFORE_FLUSH, feed } from '../contract/sink-contract.mjs';
 
 const T0 = Date.UTC(2025, 9, 14, 12, 0, 0);
 const status = {
@@ -32,20 +33,31 @@ test('keeps only the newest incidents, newest first, however many open', () => {
   assert.equal(v.incidents[0].origin, `origin of 198.51.100.${(BOARD_INCIDENTS * 3 - 1) % 250}`);
 });
 
-test('counts the events of an open incident live and takes the final count when it closes', () => {
-  const b = new LiveBoard('h', T0);
-  const i = incident(1, { key: '203.0.113.1', count: 5 });
-  b.opened(i);
-  b.event(ev('ssh_bruteforce', T0 + 1000));
-  b.event(ev('ssh_bruteforce', T0 + 2000, '203.0.113.99'));
-  b.event(ev('other_rule', T0 + 3000));
-  assert.equal(b.view(status, T0).incidents[0].count, 6, 'only the same rule and address count');
-  b.closed({ ...i, count: 9, last: T0 + 9000 });
-  const [c] = b.view(status, T0).incidents;
-  assert.equal(c.open, false);
-  assert.equal(c.count, 9);
-  b.event(ev('ssh_bruteforce', T0 + 10_000));
-  assert.equal(b.view(status, T0).incidents[0].count, 9, 'a closed incident counts no more');
+test('shows each open incident as the detector holds it now, host-wide ones too, and its final count once closed', () => {
+  // The real pipeline: by_ip (threshold 3), by_user (4) and host_wide (5, no key) over the same lines.
+  let f = null;
+  const b = new LiveBoard('h', T0, undefined, (rule, key) => f.detector.openIncident(rule, key));
+  f = feed([b]);
+  const shown = () => b.view(status, T0).incidents.map((i) => [i.rule, i.open, i.count]);
+  f.lines(BEFORE_FLUSH);
+  assert.deepEqual(shown(), [['host_wide', true, 5], ['by_user', true, 4], ['by_ip', true, 4]], 'by_ip opened at 3 and grew by one');
+  f.lines(AFTER_FLUSH.slice(0, 1)); // root from 203.0.113.7 once more
+  assert.deepEqual(shown(), [['host_wide', true, 6], ['by_user', true, 5], ['by_ip', true, 5]], 'every open incident grew, the host-wide one too');
+  const hostWide = b.view(status, T0).incidents[0];
+  assert.equal(hostWide.key, null);
+  assert.equal(hostWide.last, T0 + 7000, 'the time of its newest event');
+  assert.deepEqual([hostWide.ips, hostWide.users], [['203.0.113.7', '198.51.100.2'], ['root', 'admin']]);
+  f.lines(AFTER_FLUSH.slice(1));
+  f.end();
+  // The first by_ip incident stays at 5 though its address failed again after it closed.
+  assert.deepEqual(shown(), [['by_ip', false, 3], ['host_wide', false, 6], ['by_user', false, 5], ['by_ip', false, 5]]);
+});
+
+test('shows an incident the detector no longer holds open as closed, with its last known counts', () => {
+  const b = new LiveBoard('h', T0, undefined, (rule, key) => (key === '198.51.100.1' ? { ...incident(1, { key }), count: 8 } : null));
+  b.opened(incident(1, { key: '198.51.100.1' }));
+  b.opened(incident(2, { key: '198.51.100.2' })); // e.g. its rule left the configuration on a reload
+  assert.deepEqual(b.view(status, T0).incidents.map((i) => [i.key, i.open, i.count]), [['198.51.100.2', false, 5], ['198.51.100.1', true, 8]]);
 });
 
 test('draws the last hour of event time per rule and forgets older minutes', () => {
