@@ -26,9 +26,10 @@ run.report_cron schedule and at shutdown. SIGTERM/SIGINT stop cleanly (drain, re
 save); SIGHUP reloads the configuration (a new one that fails validation is refused and
 the old one keeps running).
 
-  --config FILE      configuration (default: config/logward.yaml)
+  --config FILE      configuration (default: $LOGWARD_CONFIG, /etc/logward/logward.yaml,
+                     ./config/logward.yaml, the packaged one: see \`logward validate\`)
   --events FILE      append every matched event as JSON Lines to FILE
-  --state-dir DIR    where checkpoints are kept (default: state.dir, data)
+  --state-dir DIR    where checkpoints are kept (default: state.dir)
   --once             read what is there now, then stop as on SIGTERM
 `;
 
@@ -48,7 +49,8 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   // Offline databases load before reading starts; a failure only costs the origins.
   const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: config.log.level, fd: 1 }), clock: io.clock, env: process.env }) : null;
   const d = new Daemon(config, {
-    configFile, extraFiles: positionals, eventsFile: v.events as string | undefined, stateDir: v['state-dir'] as string | undefined,
+    // A reload re-reads the file found at start, not whatever the lookup finds then.
+    configFile: config.source, extraFiles: positionals, eventsFile: v.events as string | undefined, stateDir: v['state-dir'] as string | undefined,
     enricher, once, clock: io.clock,
   });
   // Handlers first: a SIGTERM that arrives while the backlog is read still stops cleanly.
