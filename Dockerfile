@@ -10,8 +10,9 @@
 #     logward run --config /etc/logward/logward.yaml
 # (/srv/logward holds a copy of docker/logward.yaml and of systemd/logward.env.example.)
 #
-# README.md ("Deployment") explains each part. Without a mounted configuration the
-# image runs the bundled config/logward.yaml, which follows data/sample_logs.
+# README.md ("Deployment") explains each part. `logward run` reads --config, else
+# /etc/logward/logward.yaml (the mounted one), else the bundled config/logward.yaml, which
+# follows data/sample_logs and writes to ./data and ./reports (WORKDIR /app, the volumes).
 
 # A current Node LTS (Node 20 left maintenance in April 2026); CI tests the code on the
 # Node of its machine (20), which the package's engines field still allows.

@@ -30,10 +30,11 @@ run.report_cron schedule and at shutdown. SIGTERM/SIGINT stop cleanly (drain, re
 save); SIGHUP reloads the configuration (a new one that fails validation is refused and
 the old one keeps running).
 
-  --config FILE      configuration (default: config/logward.yaml)
+  --config FILE      configuration (default: $LOGWARD_CONFIG, /etc/logward/logward.yaml,
+                     ./config/logward.yaml, the packaged one: see \`logward validate\`)
   --events FILE      append every matched event as JSON Lines to FILE
-  --state-dir DIR    where checkpoints are kept (default: state.dir, data); one
-                     logward run per directory, a second one exits 75
+  --state-dir DIR    where checkpoints are kept (default: state.dir); one logward run
+                     per directory, a second one exits 75
   --once             read what is there now, then stop as on SIGTERM
 `;
 
@@ -55,7 +56,9 @@ export async function runCommand(argv: readonly string[], io: RunIO): Promise<nu
   // file, journal, outbox): a second daemon there would alert and mail everything twice.
   const lock = lockStateDir(stateDir, { clock: io.clock, log: createLogger({ level: config.log.level, fd: 1, pretty: process.stdout.isTTY === true }) });
   try {
-    return await runDaemon(config, { configFile, extraFiles: positionals, eventsFile: v.events as string | undefined, stateDir, once }, io);
+    return await runDaemon(config, {
+      // A reload re-reads the file found at start, not whatever the lookup finds then.
+      configFile: config.source, extraFiles: positionals, eventsFile: v.events as string | undefined, stateDir, once }, io);
   } finally {
     lock.release();
   }

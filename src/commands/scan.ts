@@ -50,8 +50,9 @@ FILE may be a plain or gzip file, a directory (its files), a wildcard pattern, o
 Files are read oldest first (by modification time, then rotation number), whatever the order given.
 
   --log FILE             a file to scan (repeatable; same as a positional FILE)
-  --config FILE          configuration (default: config/logward.yaml)
-  --out DIR              report directory (default: reports.dir, reports)
+  --config FILE          configuration (default: $LOGWARD_CONFIG, /etc/logward/logward.yaml,
+                         ./config/logward.yaml, the packaged one: see \`logward validate\`)
+  --out DIR              report directory (default: reports.dir)
   --format json csv html report formats, any of them (default: reports.formats)
   --rules NAME...        only these rules (default: every enabled rule)
   --window SECS          window of every selected rule, in seconds

@@ -31,7 +31,8 @@ checked: every disagreement is printed and the exit status is 65. In a file with
 annotations, a line without one must match no rule.
 
   --rules FILE     test the rules of this rule file instead of the configured ones (repeatable)
-  --config FILE    configuration (default: config/logward.yaml)
+  --config FILE    configuration (default: $LOGWARD_CONFIG, /etc/logward/logward.yaml,
+                   ./config/logward.yaml, the packaged one: see \`logward validate\`)
   --year YYYY      year of syslog stamps that carry none
   --timezone TZ    zone of stamps without offset
   --quiet          print only disagreements and the summary

@@ -1,8 +1,11 @@
 // `logward validate [--config FILE]`: loads the configuration and every rule file exactly
-// as scan and run would, checks the SMTP_* environment and mail.ca_file, and prints every
-// problem with its path (exit 78) or a summary.
+// as scan and run would, checks the SMTP_* environment, mail.ca_file and what the host
+// must have (journalctl, directories), and prints every problem with its path (exit 78)
+// or a summary that names the file used and why.
 
+import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { describeOrigin } from '../config/locate.js';
 import { readSmtpSettings } from '../config/mail-env.js';
 import type { Config } from '../config/types.js';
 import { smtpMode } from '../delivery/smtp.js';
@@ -13,9 +16,13 @@ export const VALIDATE_OPTIONS: readonly OptionSpec[] = [{ name: 'config', kind: 
 
 export const VALIDATE_HELP = `usage: logward validate [--config FILE] [--quiet]
 
-Checks the configuration, every rule file it loads, and the mail settings (SMTP_* in the
-environment or .env, mail.ca_file). Prints every problem with its file and path and exits
-78, or prints a summary and exits 0.
+Checks the configuration, every rule file it loads, the mail settings (SMTP_* in the
+environment or .env, mail.ca_file), and this host: journalctl for journal sources, the
+state and report directories. Prints every problem with its file and path and exits 78,
+or prints a summary (the file used and why, its rules and directories) and exits 0.
+
+Without --config the file is $LOGWARD_CONFIG, else /etc/logward/logward.yaml, else
+./config/logward.yaml, else the configuration shipped with logward.
 `;
 
 export function validateCommand(argv: readonly string[], io: { stdout: (s: string) => void; env?: NodeJS.ProcessEnv }): number {
@@ -24,7 +31,7 @@ export function validateCommand(argv: readonly string[], io: { stdout: (s: strin
   const env = io.env ?? process.env;
   let config: Config;
   try {
-    config = loadConfig(file, { env });
+    config = loadConfig(file, { env, checkHost: true });
   } catch (err) {
     // List the environment's mail problems too, so one run shows everything to fix.
     if (!(err instanceof AppError) || err.code !== 'CONFIG_INVALID') throw err;
@@ -41,15 +48,22 @@ export function validateCommand(argv: readonly string[], io: { stdout: (s: strin
   if (v.quiet !== true) {
     const enabled = config.enabledRules;
     const mail = settings === null
-      ? `no SMTP_HOST; messages are written to ${config.mail.outboxDir}`
+      ? `no SMTP_HOST; messages are written to ${shown(config.mail.outboxDir)}`
       : `SMTP ${settings.host}:${settings.port} (${smtpMode(settings)}) to ${settings.to.length} recipient${settings.to.length === 1 ? '' : 's'}`;
     io.stdout(
-      `configuration OK: ${config.source ?? '(built-in defaults)'}\n` +
-      `  rule files: ${config.ruleFiles.join(', ')}\n` +
+      `configuration OK: ${config.source ?? '(built-in defaults)'} (${describeOrigin(config.sourceFrom)})\n` +
+      `  rule files: ${config.ruleFiles.map(shown).join(', ')}\n` +
       `  rules enabled (${enabled.length}): ${enabled.join(', ')}\n` +
-      `  time zone: ${config.input.timeZone}; format: ${config.input.format}; reports: ${config.reports.dir} (${config.reports.formats.join(', ')})\n` +
+      `  time zone: ${config.input.timeZone}; format: ${config.input.format}; reports: ${shown(config.reports.dir)} (${config.reports.formats.join(', ')})\n` +
+      `  state: ${shown(config.state.dir)}\n` +
       `  mail: ${mail}\n`,
     );
   }
   return 0;
+}
+
+/** A path as the operator reads it best: relative below the working directory, else absolute. */
+function shown(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel) ? rel : p;
 }

@@ -1,7 +1,9 @@
-// Config loading: read YAML -> interpolate ${ENV} -> validate strictly -> load rule files
-// -> apply overrides -> compile-check every rule -> frozen Config. Every problem is
+// Config loading: find the file (locate.ts) -> read YAML -> interpolate ${ENV} -> validate
+// strictly -> resolve paths against the file's directory (paths.ts) -> load rule files ->
+// apply overrides -> compile-check every rule -> frozen Config. Every problem is
 // collected with its file and path, then reported at once (exit 78): an operator fixes
-// the whole file in one go instead of one error per restart.
+// the whole file in one go instead of one error per restart. A part that fails the schema
+// does not stop the checks of the others (salvage).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,13 +16,12 @@ export type { Config, SourceConfig };
 import { readMailEnv } from './mail-env.js';
 import { validateCron } from '../util/cron.js';
 import { isLoopbackHost } from '../util/loopback.js';
-import { configSchema, zodProblems } from './schema.js';
+import { configSchema, salvage, zodProblems } from './schema.js';
 import { loadRuleFiles, retimed, stripLoadFields } from './rule-files.js';
 import { interpolateTree, parseYaml } from './yaml.js';
-
-export const DEFAULT_CONFIG_PATH = 'config/logward.yaml';
-
-const DEFAULT_LIMITS = { maxKeysPerRule: 1, maxSamplesPerIncident: 0, maxValuesPerIncident: 1, maxSampleChars: 1 };
+import { locateConfig, PACKAGED_CONFIG, type ConfigOrigin } from './locate.js';
+import { resolvePaths } from './paths.js';
+import { hostProblems } from './host-checks.js';
 
 /** The prototype's command-line choice of rules, applied to every selected rule. */
 export interface RuleSelection {
@@ -37,16 +38,19 @@ export interface LoadOptions {
   selection?: RuleSelection;
   /** Rule files to load instead of the config's rules.files (test-rules --rules). */
   ruleFiles?: readonly string[];
+  /** Also check the host: journalctl for journal sources, state and report directories (validate). */
+  checkHost?: boolean;
 }
 
 /**
- * Loads a config file. `file` null means the default path if it exists, else defaults.
+ * Loads a config file. `file` null means the lookup of locate.ts ($LOGWARD_CONFIG,
+ * /etc/logward/logward.yaml, ./config/logward.yaml, the packaged config).
  * Throws AppError CONFIG_NOT_FOUND / CONFIG_INVALID listing every problem.
  */
 export function loadConfig(file: string | null, opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
-  let source: string | null = file;
-  if (source === null && fs.existsSync(DEFAULT_CONFIG_PATH)) source = DEFAULT_CONFIG_PATH;
+  const located = locateConfig(file, { env });
+  const source = located.file;
   let doc: unknown = {};
   const problems: Problem[] = [];
   if (source !== null) {
@@ -54,26 +58,21 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     try {
       text = fs.readFileSync(source, 'utf8');
     } catch (err) {
-      throw new AppError('CONFIG_NOT_FOUND', `cannot read config file ${source} (${describeSystemError(err)}); check the path given to --config`);
+      throw new AppError('CONFIG_NOT_FOUND', `cannot read config file ${source} (${describeSystemError(err)}); ${READ_HINT[located.origin]}`);
     }
     doc = parseYaml(text, source, problems);
     // Nothing more can be checked in a file that does not parse.
     if (problems.length > 0) throw invalid(source, problems);
     doc = interpolateTree(doc, env, (name, at) => problems.push({ path: `${source}: ${at}`, message: `environment variable ${name} is not set; set it or write \${${name}:-default}` }));
   }
-  const parsed = configSchema.safeParse(doc ?? {});
-  if (!parsed.success) {
-    problems.push(...zodProblems(parsed.error, source ?? '(defaults)'));
-    // Still check the rule files, so one run lists every problem.
-    const files = (doc as { rules?: { files?: unknown } } | null)?.rules?.files;
-    // Only names the schema would accept: an empty one would be reported without a path.
-    const patterns = Array.isArray(files) && files.every((f) => typeof f === 'string' && f !== '') ? (files as string[]) : ['config/rules/*.yaml'];
-    const loaded = loadRuleFiles(opts.ruleFiles ?? patterns, problems);
-    problems.push(...compileRuleSet({ matchers: loaded.matchers, rules: loaded.rules, limits: DEFAULT_LIMITS }).problems);
-    throw invalid(source, problems);
-  }
-  const raw = parsed.data;
   const where = source ?? '(defaults)';
+  const parsed = configSchema.safeParse(doc ?? {});
+  // Still check the rest (rule files, zones, crons, ...), so one run lists every problem.
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, where));
+  const cwd = process.cwd();
+  const raw = resolvePaths(parsed.success ? parsed.data : salvage(doc), {
+    configDir: path.dirname(source === null ? PACKAGED_CONFIG : path.resolve(cwd, source)), cwd, env,
+  });
 
   let timeZone = raw.input.timezone;
   if (timeZone === 'local') timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -119,7 +118,8 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
   // Rule files named for testing are tested whole, whatever their rules' enabled flags.
   if (opts.ruleFiles !== undefined) enabled = [...byName.keys()];
   const sel = opts.selection;
-  if (sel !== undefined) {
+  // On an invalid file the rule names may be incomplete: its problems are the answer.
+  if (sel !== undefined && parsed.success) {
     if (sel.rules !== undefined) {
       const unknown = sel.rules.filter((n) => !byName.has(n));
       if (unknown.length > 0) {
@@ -142,10 +142,12 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
   };
   const { ruleset, problems: ruleProblems } = compileRuleSet(detection, enabled);
   problems.push(...ruleProblems);
+  if (opts.checkHost === true) problems.push(...hostProblems(raw, where, env));
   if (problems.length > 0) throw invalid(source, problems);
 
   const config: Config = deepFreeze({
     source,
+    sourceFrom: located.origin,
     detection,
     enabledRules: enabled,
     ruleFiles: files,
@@ -221,6 +223,15 @@ export function rulesOf(config: Config): CompiledRuleSet {
   if (r === undefined) throw new Error('rulesOf: this Config was not made by loadConfig');
   return r;
 }
+
+const READ_HINT: Record<ConfigOrigin, string> = {
+  option: 'check the path given to --config',
+  env: 'check the path in $LOGWARD_CONFIG',
+  system: 'check its permissions, or name another file with --config',
+  local: 'check its permissions, or name another file with --config',
+  packaged: 'check its permissions, or name another file with --config',
+  none: 'name a file with --config',
+};
 
 function invalid(source: string | null, problems: Problem[]): AppError {
   const n = problems.length;

@@ -30,7 +30,7 @@ export function loadRuleFiles(patterns: readonly string[], problems: Problem[]):
   for (const pattern of patterns) {
     const found = expandGlob(pattern);
     if (found.length === 0) {
-      problems.push({ path: `rules.files`, message: `no rule file matches ${pattern}; check the path (relative paths start at the working directory ${process.cwd()})` });
+      problems.push({ path: `rules.files`, message: `no rule file matches ${pattern}; check the path (a relative path in a config file starts at that file's directory; \`logward validate\` shows the file used)` });
       continue;
     }
     for (const file of found) {

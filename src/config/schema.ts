@@ -29,10 +29,11 @@ export const ruleOverrideSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   rules: z.strictObject({
-    files: z.array(z.string().min(1)).min(1).default(['config/rules/*.yaml']),
+    // null: the builtin rules of the package (config/paths.ts).
+    files: z.array(z.string().min(1)).min(1).nullable().default(null),
     enabled: z.array(name).nullable().default(null),
     overrides: z.record(name, ruleOverrideSchema).default({}),
-  }).default({ files: ['config/rules/*.yaml'], enabled: null, overrides: {} }),
+  }).default({ files: null, enabled: null, overrides: {} }),
   input: z.strictObject({
     format: z.enum(['auto', ...FORMAT_NAMES]).default('auto'),
     timezone: z.string().min(1).default('local'),
@@ -46,10 +47,11 @@ export const configSchema = z.strictObject({
     max_sample_chars: posInt.max(1_000_000).default(1000),
   }).default({ max_keys_per_rule: 100_000, max_samples_per_incident: 5, max_values_per_incident: 100, max_sample_chars: 1000 }),
   reports: z.strictObject({
-    dir: z.string().min(1).default('reports'),
+    // null: ./reports in the working directory, or $STATE_DIRECTORY/reports (config/paths.ts).
+    dir: z.string().min(1).nullable().default(null),
     formats: z.array(z.enum(REPORT_FORMATS)).min(1).default(['json', 'csv']),
     max_events: nonNegInt.max(10_000_000).default(10_000),
-  }).default({ dir: 'reports', formats: ['json', 'csv'], max_events: 10_000 }),
+  }).default({ dir: null, formats: ['json', 'csv'], max_events: 10_000 }),
   scan: z.strictObject({
     files: z.array(z.string().min(1)).default([]),
   }).default({ files: [] }),
@@ -77,8 +79,9 @@ export const configSchema = z.strictObject({
     }
   })).default([]),
   state: z.strictObject({
-    dir: z.string().min(1).default('data'),
-  }).default({ dir: 'data' }),
+    // null: $STATE_DIRECTORY, or ./data in the working directory (config/paths.ts).
+    dir: z.string().min(1).nullable().default(null),
+  }).default({ dir: null }),
   // The mask of every file and directory scan and run create (reports, state, outbox). A
   // string: YAML reads an unquoted 027 as the number 27.
   umask: z.string({ error: 'must be a quoted octal mask such as "027" (YAML reads an unquoted 027 as the number 27)' })
@@ -147,6 +150,42 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
+
+/**
+ * The parts of a document that pass the schema, with defaults for the rest: each section
+ * on its own, then each key of a section that fails (each entry of sources), so the checks
+ * after the schema still run on everything valid and one `logward validate` lists every
+ * problem. The caller has the schema's own problems already; this adds none.
+ */
+export function salvage(doc: unknown): RawConfig {
+  const top = asRecord(doc);
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(configSchema.shape) as [string, z.ZodType][]) {
+    const value = top[key];
+    if (schema.safeParse(value).success) {
+      out[key] = value;
+      continue;
+    }
+    const inner = schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema;
+    if (inner instanceof z.ZodObject) {
+      const section = asRecord(value);
+      const kept: Record<string, unknown> = {};
+      for (const [k, s] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+        if (Object.hasOwn(section, k) && s.safeParse(section[k]).success) kept[k] = section[k];
+      }
+      out[key] = kept;
+    } else if (inner instanceof z.ZodArray && Array.isArray(value)) {
+      const element = inner.element as z.ZodType;
+      out[key] = value.filter((v) => element.safeParse(v).success);
+    }
+  }
+  const res = configSchema.safeParse(out);
+  return res.success ? res.data : configSchema.parse({});
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
 
 const patternSchema = z.union([
   z.string().min(1),

@@ -1,9 +1,10 @@
 // The frozen configuration every component is built from: plain data, normalised
-// (durations in ms, paths resolved, defaults applied) by config/load.ts. Types only:
+// (durations in ms, paths absolute, defaults applied) by config/load.ts. Types only:
 // nothing here reads a file or builds a runtime object.
 
 import type { DetectionSpec } from '../core/rules.js';
 import type { FormatName, Severity } from '../core/types.js';
+import type { ConfigOrigin } from './locate.js';
 import type { ENRICH_PROVIDERS, RawConfig } from './schema.js';
 
 export interface JournalFilter {
@@ -54,8 +55,10 @@ export interface MailAddressing {
 }
 
 export interface Config {
-  /** The file it was read from, or null for built-in defaults. */
+  /** The file it was read from (as given or found), or null for built-in defaults. */
   readonly source: string | null;
+  /** How that file was chosen: --config, $LOGWARD_CONFIG, /etc/logward, ./config, the packaged one. */
+  readonly sourceFrom: ConfigOrigin;
   readonly detection: DetectionSpec;
   /** Names of the rules enabled by config (before command-line selection). */
   readonly enabledRules: readonly string[];

@@ -32,9 +32,12 @@ function write(dir, name, text) {
 
 describe('logward validate', () => {
   test('accepts the bundled configuration and lists the enabled rules', async () => {
-    const r = await runCli(['validate']);
+    const r = await runCli(['validate'], { env: { LOGWARD_CONFIG: '' } });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^configuration OK: config\/logward\.yaml/);
+    assert.match(r.stdout, /^configuration OK: config\/logward\.yaml \(found as \.\/config\/logward\.yaml in the working directory\)\n/);
+    // The bundled config leaves state and reports to their defaults: the working directory's.
+    assert.match(r.stdout, /; reports: reports \(/);
+    assert.match(r.stdout, /\n {2}state: data\n/);
     for (const rule of ['failed_logins', 'ssh_bruteforce', 'errors', 'sudo_failures', 'web_unauthorized', 'web_auth_failures']) {
       assert.match(r.stdout, new RegExp(`\\b${rule}\\b`));
     }
@@ -79,6 +82,74 @@ describe('logward validate', () => {
     assert.match(body, /rules\.overrides\.no_such_rule: no rule named "no_such_rule"/);
     assert.match(body, /input\.timezone: unknown time zone "Mars\/Olympus"/);
     assert.match(r.stderr, /5 problems/);
+  });
+
+  test('lists schema, cron, zone, rule key, journalctl and directory problems in one run', async () => {
+    const dir = tempDir();
+    write(dir, 'bad-rules.yaml', BAD_RULES);
+    write(dir, 'state-file', 'not a directory\n');
+    write(dir, 'blocker', '');
+    // Relative paths start at the config's directory, whatever the working directory.
+    const cfg = write(dir, 'logward.yaml', [
+      'rules:',
+      '  files: [bad-rules.yaml]',
+      'input:',
+      '  timezone: Mars/Olympus',
+      'run:',
+      '  report_cron: "61 * * * *"',
+      'reprots: {}',
+      'sources:',
+      '  - { journal: { units: [ssh.service], journalctl: /nonexistent/journalctl } }',
+      '  - { journal: { identifiers: [sudo], journalctl: no-such-journalctl-here } }',
+      `  - { journal: { identifiers: [cron], journalctl: ${process.execPath} } }`,
+      'state:',
+      '  dir: state-file',
+      'reports:',
+      '  dir: blocker/reports',
+      '',
+    ].join('\n'));
+    const r = await runCli(['validate', '--config', cfg], { cwd: tempDir() });
+    assert.equal(r.code, 78, r.stderr);
+    const [head, ...details] = r.stderr.trim().split('\n').map((l) => l.trim());
+    assert.match(head, new RegExp(`: ${details.length} problems; fix them`));
+    const expected = [
+      /logward\.yaml: \(top level\): unknown key "reprots"/,
+      /logward\.yaml: input\.timezone: unknown time zone "Mars\/Olympus"/,
+      /logward\.yaml: run\.report_cron: "61 \* \* \* \*" is not a cron expression/,
+      /bad-rules\.yaml: rules\.r1\.key: key "missing_group" is not a named group/,
+      /bad-rules\.yaml: matchers\.broken\.patterns\[0\]: invalid regular expression/,
+      /logward\.yaml: sources\[0\]\.journal\.journalctl: \/nonexistent\/journalctl cannot be run \(ENOENT/,
+      /logward\.yaml: sources\[1\]\.journal\.journalctl: "no-such-journalctl-here" is not found in PATH/,
+      new RegExp(`logward\\.yaml: state\\.dir: ${path.join(dir, 'state-file')} exists and is not a directory`),
+      new RegExp(`logward\\.yaml: reports\\.dir: ${path.join(dir, 'blocker', 'reports')} cannot be a directory`),
+    ];
+    for (const re of expected) assert.ok(details.some((d) => re.test(d)), `${re} not in:\n${details.join('\n')}`);
+    assert.ok(!details.some((d) => d.includes('sources[2]')), 'a journalctl that runs is no problem');
+  });
+
+  test('each of those problems alone fails validate with its path (exit 78), and only validate checks the host', async () => {
+    const dir = tempDir();
+    write(dir, 'bad-rules.yaml', BAD_RULES.replace('  - name: broken\n    patterns: ["^Failed (unclosed"]\n', '').replace(/ {2}- name: r2[\s\S]*$/, ''));
+    write(dir, 'a-file', '');
+    const cases = [
+      ['reprots: {}\n', /\(top level\): unknown key "reprots"/],
+      ['run:\n  digest_cron: "every day"\n', /run\.digest_cron: "every day" is not a cron expression/],
+      ['run:\n  timezone: Europe/Atlantis\n', /run\.timezone: unknown time zone "Europe\/Atlantis"/],
+      ['rules:\n  files: [bad-rules.yaml]\n', /bad-rules\.yaml: rules\.r1\.key: key "missing_group" is not a named group/],
+      ['sources:\n  - { journal: { journalctl: no-such-journalctl-here } }\n', /sources\[0\]\.journal\.journalctl: "no-such-journalctl-here" is not found in PATH/],
+      ['state:\n  dir: a-file\n', /state\.dir: .*a-file exists and is not a directory/],
+    ];
+    for (const [text, re] of cases) {
+      const cfg = write(dir, 'logward.yaml', text);
+      const r = await runCli(['validate', '--config', cfg]);
+      assert.equal(r.code, 78, `${text}: ${r.stderr}`);
+      assert.match(r.stderr, /: 1 problem; fix them/, text);
+      assert.match(r.stderr, re, text);
+    }
+    // A state dir that is a file is for validate to say; scan, which does not need it, runs.
+    const cfg = write(dir, 'logward.yaml', 'state:\n  dir: a-file\n');
+    const scan = await runCli(['scan', '--config', cfg, '--out', path.join(dir, 'out'), '--quiet', path.join(ROOT, 'data', 'sample_logs', 'auth.log')]);
+    assert.equal(scan.code, 0, scan.stderr);
   });
 
   test('reports YAML syntax errors with line and column', async () => {

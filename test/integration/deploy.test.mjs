@@ -312,8 +312,17 @@ describe('Dockerfile', () => {
     assert.ok(users.length > 0, 'no USER');
     assert.ok(!['root', '0', '0:0'].includes(users[users.length - 1].split(':')[0]), `USER ${users.at(-1)}`);
     const volumes = inStage(runtimeStage, 'VOLUME').flatMap((i) => JSON.parse(i.args));
-    const cfg = YAML.parse(fs.readFileSync(path.join(ROOT, 'config', 'logward.yaml'), 'utf8'));
-    for (const dir of [cfg.state.dir, cfg.reports.dir]) {
+    // Where the bundled config writes when run in the image's WORKDIR, as validate says
+    // from the repository root (the bundled config leaves both to their defaults).
+    const env = { ...process.env, TZ: 'UTC' };
+    delete env.STATE_DIRECTORY;
+    delete env.LOGWARD_CONFIG;
+    const v = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'validate', '--config', 'config/logward.yaml'], { cwd: ROOT, encoding: 'utf8', env });
+    assert.equal(v.status, 0, v.stderr);
+    const state = /^ {2}state: (.+)$/m.exec(v.stdout)?.[1];
+    const reports = /; reports: (.+) \(/.exec(v.stdout)?.[1];
+    for (const dir of [state, reports]) {
+      assert.ok(dir !== undefined && !path.isAbsolute(dir), `the bundled config writes outside the working directory: ${v.stdout}`);
       assert.ok(volumes.includes(path.posix.join(runtimeStage.workdir, dir)), `${dir} of the bundled config is not a VOLUME (${volumes.join(', ')})`);
     }
   });
