@@ -1,7 +1,6 @@
 // `logward digest`: the daily digest on demand, from the daemon's incident journal and
 // coverage counters: printed (--dry-run, the default) or sent now (--send).
 
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, rulesOf } from '../config/load.js';
@@ -40,8 +39,9 @@ export async function digestCommand(argv: readonly string[], io: { stdout: (s: s
   const config = loadConfig((v.config as string | undefined) ?? null);
   const stateDir = (v['state-dir'] as string | undefined) ?? config.state.dir;
   const store = new StateStore(stateDir);
-  const state = fs.existsSync(store.file) ? store.load().state : null;
   const end = io.clock.now();
+  // Read only: a damaged state file is the daemon's to keep aside; its good parts count here.
+  const state = store.read(end)?.state ?? null;
   const digest = buildDigest({
     host: os.hostname(),
     start: end - hours * 3_600_000,

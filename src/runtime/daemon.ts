@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, rulesOf } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import type { Detector } from '../core/detector.js';
+import type { Detector, DetectorSnapshot } from '../core/detector.js';
 import type { CompiledRuleSet } from '../core/rules.js';
 import { AlertDispatcher } from '../delivery/alerts.js';
 import { Outbox } from '../delivery/outbox.js';
@@ -36,7 +36,7 @@ import { JournalReader } from './journal-reader.js';
 import { Pipeline } from './pipeline.js';
 import { FileReader, warnSkippedOnce } from './reader.js';
 import { flushReport, queueDigest } from './jobs.js';
-import { StateStore, type DaemonState } from './state.js';
+import { StateStore, damageReport, type DaemonState } from './state.js';
 import { daemonStatus } from './status.js';
 
 export interface DaemonOptions {
@@ -89,12 +89,13 @@ export class Daemon {
     const stateDir = path.dirname(this.store.file);
     let loaded;
     try {
-      loaded = this.store.load();
+      loaded = this.store.load(opts.clock.now());
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot read the state file ${this.store.file} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
     this.state = loaded.state;
-    if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
+    const damage = damageReport(this.store.file, loaded);
+    if (damage !== null) this.log.warn(damage.fields, damage.message);
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
     this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf) : null;
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
@@ -103,7 +104,8 @@ export class Daemon {
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${stateDir} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
-    if (this.incidents.damaged > 0) this.log.warn({ file: this.incidents.file, lines: this.incidents.damaged }, 'The incident journal had damaged lines (a write cut by a crash); they were dropped.');
+    const journalDamage = this.incidents.damageReport();
+    if (journalDamage !== null) this.log.warn(journalDamage.fields, journalDamage.message);
     this.coverage = new Coverage(opts.clock.now(), this.state.coverage ?? null);
     this.lastDigest = this.state.lastDigest ?? null;
     this.outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log: this.log, clock: opts.clock });
@@ -115,7 +117,7 @@ export class Daemon {
     this.ruleset = rulesOf(config);
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.pipeline = this.makePipeline();
-    if (this.state.windows !== null) this.detector.importState(this.state.windows);
+    if (this.state.windows !== null) this.restoreWindows(this.state.windows);
     // Incidents still open at the last stop are on the dashboard from the start, not only
     // once they next change.
     for (const i of this.detector.openIncidents()) this.board?.opened(i);
@@ -148,6 +150,18 @@ export class Daemon {
       },
     });
     this.checkpoints = new Checkpointer({ store: this.store, clock: opts.clock, log: this.log, collect: () => this.collectState(), beforeSave: () => this.syncOutputs() });
+    // The checked state replaces the damaged file at the first checkpoint.
+    if (loaded.problems.count > 0) this.checkpoints.markDirty();
+  }
+
+  /** Checked windows fail to import only through a bug: detection then starts with none, never stops. */
+  private restoreWindows(windows: DetectorSnapshot): void {
+    try {
+      this.detector.importState(windows);
+    } catch (err) {
+      this.log.error({ file: this.store.file, err: describeSystemError(err) }, 'The saved windows could not be restored; detection starts with empty windows.');
+      this.pipeline = this.makePipeline();
+    }
   }
 
   private get detector(): Detector {
