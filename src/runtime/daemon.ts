@@ -94,8 +94,6 @@ export class Daemon {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot read the state file ${this.store.file} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
     this.state = loaded.state;
-    const damage = damageReport(this.store.file, loaded);
-    if (damage !== null) this.log.warn(damage.fields, damage.message);
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
     this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf) : null;
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
@@ -104,8 +102,7 @@ export class Daemon {
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${stateDir} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
-    const journalDamage = this.incidents.damageReport();
-    if (journalDamage !== null) this.log.warn(journalDamage.fields, journalDamage.message);
+    for (const damage of [damageReport(this.store.file, loaded), this.incidents.damageReport()]) if (damage !== null) this.log.warn(damage.fields, damage.message);
     this.coverage = new Coverage(opts.clock.now(), this.state.coverage ?? null);
     this.lastDigest = this.state.lastDigest ?? null;
     this.outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log: this.log, clock: opts.clock });
@@ -150,8 +147,7 @@ export class Daemon {
       },
     });
     this.checkpoints = new Checkpointer({ store: this.store, clock: opts.clock, log: this.log, collect: () => this.collectState(), beforeSave: () => this.syncOutputs() });
-    // The checked state replaces the damaged file at the first checkpoint.
-    if (loaded.problems.count > 0) this.checkpoints.markDirty();
+    if (loaded.problems.count > 0) this.checkpoints.markDirty(); // the checked state replaces the damaged file
   }
 
   /** Checked windows fail to import only through a bug: detection then starts with none, never stops. */

@@ -55,7 +55,7 @@ export function checkState(doc: unknown, now: number): CheckedState {
   const p = new Problems();
   const latest = now + FUTURE_SLACK_MS;
   if (!isRecord(doc)) {
-    p.add('(document)', 'not an object');
+    p.add('the file', 'not a JSON object');
     return { state: emptyState(), problems: p, fresh: true };
   }
   // Version 1 had positions only; its files are read the same way.
@@ -63,15 +63,17 @@ export function checkState(doc: unknown, now: number): CheckedState {
     p.add('version', doc.version === undefined ? 'missing' : `not a version this logward reads (1 or ${STATE_VERSION})`);
     return { state: emptyState(), problems: p, fresh: true };
   }
+  // Parts a state file may lack (older versions, a run that never sent a digest) default to empty.
+  const given = (k: string): boolean => doc[k] !== undefined && doc[k] !== null;
   const state: DaemonState = {
     version: STATE_VERSION,
     files: checkMap(doc.files, 'files', p, checkPosition),
-    journal: checkMap(doc.journal, 'journal', p, (v, at) => report(p, at, notString(v, MAX_CURSOR_CHARS)) ? null : (v as string)),
-    eventsBytes: doc.eventsBytes === null || doc.eventsBytes === undefined ? null : report(p, 'eventsBytes', notCount(doc.eventsBytes)) ? null : (doc.eventsBytes as number),
-    windows: doc.version === STATE_VERSION && doc.windows !== undefined ? checkDetectorSnapshot(doc.windows, 'windows', latest, p) : null,
-    coverage: doc.coverage === undefined ? null : checkCoverage(doc.coverage, latest, p),
-    rate: doc.rate === undefined || doc.rate === null ? null : checkRate(doc.rate, latest, p),
-    lastDigest: doc.lastDigest === undefined || doc.lastDigest === null ? null : report(p, 'lastDigest', notTime(doc.lastDigest, latest)) ? null : (doc.lastDigest as number),
+    journal: doc.journal === undefined ? {} : checkMap(doc.journal, 'journal', p, (v, at) => (report(p, at, notString(v, MAX_CURSOR_CHARS)) ? null : (v as string))),
+    eventsBytes: given('eventsBytes') && !report(p, 'eventsBytes', notCount(doc.eventsBytes)) ? (doc.eventsBytes as number) : null,
+    windows: doc.version === STATE_VERSION && given('windows') ? checkDetectorSnapshot(doc.windows, 'windows', latest, p) : null,
+    coverage: given('coverage') ? checkCoverage(doc.coverage, latest, p) : null,
+    rate: given('rate') ? checkRate(doc.rate, latest, p) : null,
+    lastDigest: given('lastDigest') && !report(p, 'lastDigest', notTime(doc.lastDigest, latest)) ? (doc.lastDigest as number) : null,
   };
   return { state, problems: p, fresh: false };
 }
@@ -86,7 +88,6 @@ function report(p: Problems, at: string, why: string | null): boolean {
 /** A map of entries, each checked on its own; a bad entry is left out. */
 function checkMap<T>(v: unknown, at: string, p: Problems, check: (v: unknown, at: string, p: Problems) => T | null): Record<string, T> {
   const out: Record<string, T> = {};
-  if (v === undefined && at === 'journal') return out; // older files had no journal cursors
   if (report(p, at, notRecord(v))) return out;
   for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
     const ok = check(e, entry(at, k), p);
@@ -117,7 +118,6 @@ function checkPosition(v: unknown, at: string, p: Problems): TailPosition | null
 }
 
 function checkCoverage(v: unknown, latest: number, p: Problems): CoverageSnapshot | null {
-  if (v === null) return null;
   if (report(p, 'coverage', notRecord(v))) return null;
   const c = v as Record<string, unknown>;
   if (report(p, 'coverage.since', notTime(c.since, latest))) return null;
