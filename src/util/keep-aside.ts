@@ -8,9 +8,9 @@ import { describeSystemError } from './errors.js';
 
 export type KeptAside = { kept: string; error: null } | { kept: null; error: string };
 
-/** The name of the copy: the wall-clock time, in a form every file system accepts. */
+/** The name of the copy: `<file>.damaged-<ISO time>`, as for the outbox's damaged files. */
 export function damagedName(file: string, nowMs: number): string {
-  return `${file}.damaged-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}`;
+  return `${file}.damaged-${new Date(nowMs).toISOString()}`;
 }
 
 /** Writes `data` (the file as read) to its `.damaged-<time>` copy; a name taken gets _2, _3, ... */

@@ -46,7 +46,7 @@ function assertRecovered(r, field) {
   assert.equal(w.length, 1, r.stdout);
   assert.ok(w[0].problems.some((p) => p.startsWith(field)), `${JSON.stringify(w[0].problems)} names ${field}`);
   assert.ok(w[0].msg.includes(field), w[0].msg);
-  assert.match(path.basename(w[0].keptAt), /^logward-state\.json\.damaged-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
+  assert.match(path.basename(w[0].keptAt), /^logward-state\.json\.damaged-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.equal(fs.readFileSync(w[0].keptAt, 'utf8'), r.text, 'the file as read is kept');
   const a = alertedOn(r.lines, r.ip);
   assert.ok(a.keyed, `the keyed rule alerts on ${r.ip}\n${r.stdout}`);

@@ -36,7 +36,7 @@ describe('keepAside', () => {
   test('writes the bytes as read to <file>.damaged-<time>, never over an earlier copy', () => {
     const dir = tempDir();
     const file = path.join(dir, 'logward-state.json');
-    assert.equal(damagedName(file, NOW), `${file}.damaged-2026-01-01T00-00-00-000Z`);
+    assert.equal(damagedName(file, NOW), `${file}.damaged-2026-01-01T00:00:00.000Z`);
     const a = keepAside(file, Buffer.from([0x7b, 0xff, 0x00]), NOW);
     const b = keepAside(file, 'second', NOW);
     assert.equal(a.kept, damagedName(file, NOW));
@@ -163,7 +163,7 @@ describe('the incident journal at load', () => {
     const j = new IncidentJournal(dir, fixedClock(NOW));
     j.close();
     assert.deepEqual(j.problems.first, ['line 2: not JSON']);
-    assert.equal(j.keptAt, path.join(dir, 'incidents.jsonl.damaged-2026-01-01T00-00-00-000Z'));
+    assert.equal(j.keptAt, path.join(dir, 'incidents.jsonl.damaged-2026-01-01T00:00:00.000Z'));
     assert.equal(fs.readFileSync(j.keptAt, 'utf8'), text);
     assert.equal(fs.readFileSync(j.file, 'utf8'), `${rec}\n`);
     assert.ok(j.hasOpened('b1'));
