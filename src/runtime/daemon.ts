@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, rulesOf } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import type { Detector, DetectorSnapshot } from '../core/detector.js';
+import type { Detector } from '../core/detector.js';
 import type { CompiledRuleSet } from '../core/rules.js';
 import { AlertDispatcher } from '../delivery/alerts.js';
 import { Outbox } from '../delivery/outbox.js';
@@ -114,7 +114,7 @@ export class Daemon {
     this.ruleset = rulesOf(config);
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.pipeline = this.makePipeline();
-    if (this.state.windows !== null) this.restoreWindows(this.state.windows);
+    if (this.state.windows !== null) this.detector.importState(this.state.windows); // checked by StateStore.load
     // Incidents still open at the last stop are on the dashboard from the start, not only
     // once they next change.
     for (const i of this.detector.openIncidents()) this.board?.opened(i);
@@ -148,16 +148,6 @@ export class Daemon {
     });
     this.checkpoints = new Checkpointer({ store: this.store, clock: opts.clock, log: this.log, collect: () => this.collectState(), beforeSave: () => this.syncOutputs() });
     if (loaded.problems.count > 0) this.checkpoints.markDirty(); // the checked state replaces the damaged file
-  }
-
-  /** Checked windows fail to import only through a bug: detection then starts with none, never stops. */
-  private restoreWindows(windows: DetectorSnapshot): void {
-    try {
-      this.detector.importState(windows);
-    } catch (err) {
-      this.log.error({ file: this.store.file, err: describeSystemError(err) }, 'The saved windows could not be restored; detection starts with empty windows.');
-      this.pipeline = this.makePipeline();
-    }
   }
 
   private get detector(): Detector {

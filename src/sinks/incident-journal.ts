@@ -38,7 +38,8 @@ export class IncidentJournal {
   readonly keptAt: string | null = null;
   readonly keepError: string | null = null;
 
-  constructor(dir: string, clock: Clock = systemClock) {
+  /** `clock`: the wall clock that names a damaged journal's copy. */
+  constructor(dir: string, { clock = systemClock }: { clock?: Clock } = {}) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
     this.file = path.join(dir, JOURNAL_NAME);
     let text = '';

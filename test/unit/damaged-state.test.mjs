@@ -160,7 +160,7 @@ describe('the incident journal at load', () => {
     const rec = JSON.stringify({ type: 'opened', at: '2026-01-01T00:00:00.000Z', id: 'b1', rule: 'r', severity: 'high', first: '2025-10-14T12:00:01Z', last: '2025-10-14T12:00:01Z', count: 1, key_field: 'ip', key: '10.0.0.1', ips: [], users: [], hosts: [] });
     const text = `${rec}\n{"type":"opened",,}\n`;
     fs.writeFileSync(path.join(dir, 'incidents.jsonl'), text);
-    const j = new IncidentJournal(dir, fixedClock(NOW));
+    const j = new IncidentJournal(dir, { clock: fixedClock(NOW) });
     j.close();
     assert.deepEqual(j.problems.first, ['line 2: not JSON']);
     assert.equal(j.keptAt, path.join(dir, 'incidents.jsonl.damaged-2026-01-01T00:00:00.000Z'));
