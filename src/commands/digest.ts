@@ -3,7 +3,6 @@
 // open are shown as the daemon's last checkpoint holds them, and addresses with their
 // origin (offline, as the scheduled digest), as the daemon's own digest would show them.
 
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, rulesOf } from '../config/load.js';
@@ -48,8 +47,9 @@ export async function digestCommand(argv: readonly string[], io: { stdout: (s: s
   const config = loadConfig((v.config as string | undefined) ?? null);
   const stateDir = (v['state-dir'] as string | undefined) ?? config.state.dir;
   const store = new StateStore(stateDir);
-  const state = fs.existsSync(store.file) ? store.load().state : null;
   const end = io.clock.now();
+  // Read only: a damaged state file is the daemon's to keep aside; its good parts count here.
+  const state = store.read(end)?.state ?? null;
   const ruleset = rulesOf(config);
   const enricher = config.enrich.enabled ? await Enricher.open(config, { log: createLogger({ level: 'warn', fd: 2 }), clock: io.clock, env: process.env }) : null;
   let digest;

@@ -56,9 +56,15 @@ export function keySnapshot(
   };
 }
 
-/** The snapshot's hits still inside its window, at most `threshold` (the newest), in time order. */
+/**
+ * The snapshot's hits still inside its window, in time order: at most `threshold - 1`
+ * (the newest), as a live window holds. A slot has room for `threshold` times, and the
+ * next event is added before the window fires: a restored full window (a threshold
+ * lowered between runs, a damaged file) would write into the next key's slot.
+ */
 export function restoredHits(k: KeySnapshot, windowMs: number, threshold: number): HitSnapshot[] {
-  return k.hits.filter((h) => h[0] <= k.maxT && k.maxT - h[0] <= windowMs).slice(-threshold).sort((a, b) => a[0] - b[0]);
+  const inside = k.hits.filter((h) => h[0] <= k.maxT && k.maxT - h[0] <= windowMs).sort((a, b) => a[0] - b[0]);
+  return inside.slice(Math.max(0, inside.length - (threshold - 1)));
 }
 
 /** A restored hit as the event it was (its matcher and program are not kept). */

@@ -36,7 +36,7 @@ import { JournalReader } from './journal-reader.js';
 import { Pipeline } from './pipeline.js';
 import { FileReader, warnSkippedOnce } from './reader.js';
 import { flushReport, queueDigest } from './jobs.js';
-import { StateStore, type DaemonState } from './state.js';
+import { StateStore, damageReport, type DaemonState } from './state.js';
 import { daemonStatus } from './status.js';
 
 export interface DaemonOptions {
@@ -91,12 +91,11 @@ export class Daemon {
     const stateDir = path.dirname(this.store.file);
     let loaded;
     try {
-      loaded = this.store.load();
+      loaded = this.store.load(opts.clock.now());
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot read the state file ${this.store.file} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
     this.state = loaded.state;
-    if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
     // Open incidents on the dashboard are read from the detector of the moment (a reload replaces it).
     this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf, (rule, key) => this.detector.openIncident(rule, key)) : null;
@@ -106,7 +105,7 @@ export class Daemon {
     } catch (err) {
       throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${stateDir} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
     }
-    if (this.incidents.damaged > 0) this.log.warn({ file: this.incidents.file, lines: this.incidents.damaged }, 'The incident journal had damaged lines (a write cut by a crash); they were dropped.');
+    for (const damage of [damageReport(this.store.file, loaded), this.incidents.damageReport()]) if (damage !== null) this.log.warn(damage.fields, damage.message);
     this.coverage = new Coverage(opts.clock.now(), this.state.coverage ?? null);
     this.lastDigest = this.state.lastDigest ?? null;
     this.outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log: this.log, clock: opts.clock });
@@ -118,7 +117,7 @@ export class Daemon {
     this.ruleset = rulesOf(config);
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.pipeline = this.makePipeline();
-    if (this.state.windows !== null) this.detector.importState(this.state.windows);
+    if (this.state.windows !== null) this.detector.importState(this.state.windows); // checked by StateStore.load
     // The dashboard lists the journal's newest incidents from the start, and those still open
     // at the last stop as they stand (one the journal holds open but the detector does not is
     // shown closed), not only once they next change.
@@ -157,6 +156,7 @@ export class Daemon {
       },
     });
     this.checkpoints = new Checkpointer({ store: this.store, clock: opts.clock, log: this.log, collect: () => this.collectState(), beforeSave: () => this.syncOutputs() });
+    if (loaded.problems.count > 0) this.checkpoints.markDirty(); // the checked state replaces the damaged file
   }
 
   private get detector(): Detector {

@@ -2,39 +2,24 @@
 // (temp file, fsync, rename): a crash or kill -9 leaves the previous complete version.
 // Positions advance only after the lines they cover were processed and their events
 // written, so a restart re-reads at most a few lines and never skips one.
+// A file read back is checked field by field (state-check.ts): a damaged entry is
+// dropped, the rest is used, and the file as read is kept as `.damaged-<time>` before the
+// next save replaces it. A damaged state file never stops the daemon.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { DetectorSnapshot } from '../core/detector.js';
-import type { CoverageSnapshot } from '../digest/coverage.js';
-import type { RateState } from '../delivery/alerts.js';
-import type { TailPosition } from '../sources/file-tail.js';
+import { Problems } from '../util/check.js';
+import { keepAside } from '../util/keep-aside.js';
+import { checkState, emptyState, type CheckedState, type DaemonState } from './state-check.js';
 
-export const STATE_VERSION = 2;
+export { STATE_VERSION, type DaemonState } from './state-check.js';
 
-export interface DaemonState {
-  version: number;
-  /** By source path. */
-  files: Record<string, TailPosition>;
-  /** Journal cursors by source key (see journalKey). */
-  journal: Record<string, string>;
-  /** Bytes of the --events file covered by the positions (to drop a torn tail on restart). */
-  eventsBytes: number | null;
-  /** Open windows and incidents as of the positions (version 2). */
-  windows: DetectorSnapshot | null;
-  /** What was read since the last digest. */
-  coverage?: CoverageSnapshot | null;
-  /** The alert-mail rate limiter. */
-  rate?: RateState | null;
-  /** Wall-clock ms of the last digest sent, or null. */
-  lastDigest?: number | null;
-}
-
-export interface LoadedState {
-  state: DaemonState;
-  /** Set when a corrupt or foreign state file was moved aside. */
-  movedAside: string | null;
+export interface LoadedState extends CheckedState {
+  /** Where the file as read was kept, when something of it was dropped. */
+  keptAt: string | null;
+  /** Why it could not be kept (the daemon starts anyway). */
+  keepError: string | null;
 }
 
 export class StateStore {
@@ -44,42 +29,55 @@ export class StateStore {
     this.file = path.join(dir, 'logward-state.json');
   }
 
-  load(): LoadedState {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: empty(), movedAside: null };
-      throw err;
-    }
-    try {
-      const doc = JSON.parse(text) as Partial<DaemonState>;
-      // Version 1 had positions only; its files are read the same way.
-      if ((doc.version !== 1 && doc.version !== STATE_VERSION) || typeof doc.files !== 'object' || doc.files === null) throw new Error('unknown version');
-      const windows = doc.version === STATE_VERSION && typeof doc.windows === 'object' && doc.windows !== null ? doc.windows : null;
-      const journal = typeof doc.journal === 'object' && doc.journal !== null ? doc.journal : {};
-      const obj = <T>(v: T | null | undefined): T | null => (typeof v === 'object' && v !== null ? v : null);
-      return {
-        state: {
-          version: STATE_VERSION, files: doc.files, journal, eventsBytes: doc.eventsBytes ?? null, windows,
-          coverage: obj(doc.coverage), rate: obj(doc.rate), lastDigest: typeof doc.lastDigest === 'number' ? doc.lastDigest : null,
-        },
-        movedAside: null,
-      };
-    } catch {
-      // Never refuse to start over a damaged state file: keep it for a post-mortem.
-      const aside = `${this.file}.corrupt-${process.pid}`;
-      fs.renameSync(this.file, aside);
-      return { state: empty(), movedAside: aside };
-    }
+  /** Reads and checks the state file; a damaged one is kept aside. `now` is the wall-clock ms. */
+  load(now: number): LoadedState {
+    const read = this.readRaw(now);
+    if (read === null) return { state: emptyState(), problems: new Problems(), fresh: false, keptAt: null, keepError: null };
+    const { bytes, checked } = read;
+    if (checked.problems.count === 0) return { ...checked, keptAt: null, keepError: null };
+    // Kept before anything replaces it: the next save writes the checked state over it.
+    const kept = keepAside(this.file, bytes, now);
+    return { ...checked, keptAt: kept.kept, keepError: kept.error };
+  }
+
+  /** The checked state without keeping anything aside (for a reader such as `logward digest`); null without a file. */
+  read(now: number): CheckedState | null {
+    return this.readRaw(now)?.checked ?? null;
   }
 
   save(state: DaemonState): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
     writeFileAtomic(this.file, `${JSON.stringify(state)}\n`, 0o640);
   }
+
+  private readRaw(now: number): { bytes: Buffer; checked: CheckedState } | null {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      // The parser's message quotes the text around the fault, which may be a log line.
+      const problems = new Problems();
+      problems.add('the file', `not JSON (${bytes.length} bytes)`);
+      return { bytes, checked: { state: emptyState(), problems, fresh: true } };
+    }
+    return { bytes, checked: checkState(doc, now) };
+  }
 }
 
-function empty(): DaemonState {
-  return { version: STATE_VERSION, files: {}, journal: {}, eventsBytes: null, windows: null };
+/** The one warning about a damaged state file (what was dropped, where the file as read went), or null. */
+export function damageReport(file: string, loaded: LoadedState): { fields: Record<string, unknown>; message: string } | null {
+  const p = loaded.problems;
+  if (p.count === 0) return null;
+  const kept = loaded.keptAt !== null ? `the file as read was kept as ${loaded.keptAt}` : `the file as read could not be kept aside (${loaded.keepError ?? 'unknown error'})`;
+  const message = loaded.fresh
+    ? `The state file is damaged (${p.summary()}); nothing of it can be used: reading starts afresh (each source from its start_at), and ${kept}.`
+    : `The state file had damaged entries (${p.summary()}); they were dropped and the rest is used; ${kept}.`;
+  return { fields: { file, keptAt: loaded.keptAt, problems: p.first, dropped: p.count }, message };
 }

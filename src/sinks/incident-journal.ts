@@ -4,6 +4,9 @@
 // record of what was alerted: after kill -9 the daemon re-reads the lines after its last
 // checkpoint, the same events give the same incident id, and an id found here is not
 // alerted again. Later deliveries (mail, webhooks, digest) read from it.
+// Read back, each record is checked field by field (journal-record.ts): a damaged one is
+// dropped and named, and the journal as read is kept as `.damaged-<time>` before it is
+// rewritten without it. A last line cut by a crash is dropped without a copy.
 // Bounded: at start a journal over MAX_RECORDS keeps its newest KEEP_RECORDS lines.
 // At start it can also hand back its newest incidents (for the dashboard after a restart),
 // each as the opened record updated by its closed one.
@@ -11,21 +14,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { Problems } from '../util/check.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { DurableAppend } from '../util/durable-append.js';
 import { SEVERITIES, type Incident, type Severity } from '../core/types.js';
+import { keepAside } from '../util/keep-aside.js';
 import { escapeJsonText, safeJson } from '../util/text.js';
+import { checkRecord, type JournalRecord } from './journal-record.js';
+
+export type { JournalRecord } from './journal-record.js';
 
 export const JOURNAL_NAME = 'incidents.jsonl';
 const MAX_RECORDS = 200_000;
 const KEEP_RECORDS = 100_000;
-
-export interface JournalRecord {
-  type: 'opened' | 'closed';
-  /** Wall-clock time the record was written (ISO 8601). */
-  at: string;
-  id: string;
-  [field: string]: unknown;
-}
 
 /** One incident as the journal holds it: its opened record and, once it closed, its closed one. */
 export interface JournaledIncident {
@@ -38,13 +39,21 @@ export class IncidentJournal {
   private readonly out: DurableAppend;
   private readonly opened = new Set<string>();
   private readonly closed = new Set<string>();
-  /** Lines that were not valid records (a write cut by a crash), skipped at load. */
+  /** Lines dropped at load: records that failed their check, and a last line cut by a crash. */
   readonly damaged: number;
+  /** What was wrong with them, as `line N.field: why`. */
+  readonly problems: Problems;
+  /** Where the journal as read was kept when a complete record was dropped, or why it could not be. */
+  readonly keptAt: string | null = null;
+  readonly keepError: string | null = null;
   /** The `recent` newest incidents found at load, oldest first. */
   readonly recent: readonly JournaledIncident[];
 
-  /** `recent`: how many of the newest incidents (by their opening) to keep from the load. */
-  constructor(dir: string, { recent = 0 }: { recent?: number } = {}) {
+  /**
+   * `recent`: how many of the newest incidents (by their opening) to keep from the load;
+   * `clock`: the wall clock that names a damaged journal's copy.
+   */
+  constructor(dir: string, { recent = 0, clock = systemClock }: { recent?: number; clock?: Clock } = {}) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
     this.file = path.join(dir, JOURNAL_NAME);
     let text = '';
@@ -58,30 +67,38 @@ export class IncidentJournal {
     const end = text.lastIndexOf('\n') + 1;
     let lines = text.slice(0, end).split('\n');
     lines.pop();
-    let damaged = end < text.length ? 1 : 0;
+    const problems = new Problems();
     const good: string[] = [];
-    for (const line of lines) {
-      try {
-        const rec = JSON.parse(line) as JournalRecord;
-        if (typeof rec.id !== 'string' || (rec.type !== 'opened' && rec.type !== 'closed')) throw new Error('not a record');
-        good.push(line);
-      } catch {
-        damaged++;
-      }
+    const records: JournalRecord[] = [];
+    lines.forEach((line, i) => {
+      const doc = parse(line);
+      if (doc === NOT_JSON) problems.add(`line ${i + 1}`, 'not JSON');
+      const rec = doc === NOT_JSON ? null : checkRecord(doc, `line ${i + 1}`, problems);
+      if (rec === null) return;
+      good.push(line);
+      records.push(rec);
+    });
+    const bad = problems.count;
+    if (end < text.length) problems.add(`line ${lines.length + 1}`, 'cut short (no newline: a write cut by a crash)');
+    if (bad > 0) {
+      // Records that were complete and still failed: the file as read is evidence.
+      const kept = keepAside(this.file, text, clock.now());
+      this.keptAt = kept.kept;
+      this.keepError = kept.error;
     }
+    let from = 0;
     if (good.length > MAX_RECORDS) {
-      lines = good.slice(-KEEP_RECORDS);
-      writeFileAtomic(this.file, `${lines.join('\n')}\n`, 0o640);
-    } else {
-      lines = good;
-      if (end < text.length || damaged > 0) writeFileAtomic(this.file, lines.length === 0 ? '' : `${lines.join('\n')}\n`, 0o640);
+      from = good.length - KEEP_RECORDS;
+      writeFileAtomic(this.file, `${good.slice(from).join('\n')}\n`, 0o640);
+    } else if (problems.count > 0) {
+      writeFileAtomic(this.file, good.length === 0 ? '' : `${good.join('\n')}\n`, 0o640);
     }
     // The newest incidents in a ring, in opening order, found by id for their closed record.
     const ring: JournaledIncident[] = [];
     const byId = new Map<string, JournaledIncident>();
     let next = 0;
-    for (const line of lines) {
-      const rec = JSON.parse(line) as JournalRecord;
+    for (let i = from; i < records.length; i++) {
+      const rec = records[i]!;
       (rec.type === 'opened' ? this.opened : this.closed).add(rec.id);
       if (recent <= 0) continue;
       const known = byId.get(rec.id);
@@ -97,8 +114,19 @@ export class IncidentJournal {
       }
     }
     this.recent = ring.length < recent ? ring : [...ring.slice(next), ...ring.slice(0, next)];
-    this.damaged = damaged;
+    this.damaged = problems.count;
+    this.problems = problems;
     this.out = new DurableAppend(fs.openSync(this.file, 'a', 0o640));
+  }
+
+  /** The one warning about lines dropped at load, or null. */
+  damageReport(): { fields: Record<string, unknown>; message: string } | null {
+    if (this.damaged === 0) return null;
+    const kept = this.keptAt !== null ? `; the journal as read was kept as ${this.keptAt}` : this.keepError !== null ? `; the journal as read could not be kept aside (${this.keepError})` : '';
+    return {
+      fields: { file: this.file, lines: this.damaged, problems: this.problems.first, keptAt: this.keptAt },
+      message: `The incident journal had damaged lines (${this.problems.summary()}); they were dropped${kept}.`,
+    };
   }
 
   /** Whether an incident with this id was already alerted (by this or an earlier run). */
@@ -142,7 +170,7 @@ export class IncidentJournal {
   }
 }
 
-/** Every record of a journal file, oldest first (for the digest); a missing file has none. */
+/** Every record of a journal file that passes its check, oldest first (for the digest); a missing file has none. */
 export function readJournal(file: string): JournalRecord[] {
   let text: string;
   try {
@@ -152,14 +180,13 @@ export function readJournal(file: string): JournalRecord[] {
     throw err;
   }
   const out: JournalRecord[] = [];
+  // A damaged record (or a line cut by a crash) is left out; the daemon drops it at its next start.
+  const ignored = new Problems(0);
   for (const line of text.split('\n')) {
     if (line === '') continue;
-    try {
-      const rec = JSON.parse(line) as JournalRecord;
-      if (typeof rec.id === 'string' && typeof rec.at === 'string') out.push(rec);
-    } catch {
-      // a line cut by a crash: the journal drops it at the daemon's next start
-    }
+    const doc = parse(line);
+    const rec = doc === NOT_JSON ? null : checkRecord(doc, '', ignored);
+    if (rec !== null) out.push(rec);
   }
   return out;
 }
@@ -186,4 +213,14 @@ export function journaledIncident({ opened, closed }: JournaledIncident): Incide
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+function parse(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return NOT_JSON;
+  }
 }
