@@ -21,7 +21,7 @@ import { BOARD_INCIDENTS, LiveBoard } from '../http/live-board.js';
 import { startHttpServer } from '../http/server.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
-import { IncidentJournal, journaledIncident } from '../sinks/incident-journal.js';
+import type { IncidentJournal } from '../sinks/incident-journal.js';
 import type { OriginOf } from '../sinks/report.js';
 import type { Sink } from '../sinks/types.js';
 import { FileSet, sourceSpec, type SourceSpec } from '../sources/file-set.js';
@@ -36,7 +36,8 @@ import { JournalReader } from './journal-reader.js';
 import { Pipeline } from './pipeline.js';
 import { FileReader, warnSkippedOnce } from './reader.js';
 import { flushReport, queueDigest } from './jobs.js';
-import { StateStore, damageReport, type DaemonState } from './state.js';
+import type { DaemonState, StateStore } from './state.js';
+import { openStateDir, seedBoard } from './state-dir.js';
 import { daemonStatus } from './status.js';
 
 export interface DaemonOptions {
@@ -87,25 +88,17 @@ export class Daemon {
   constructor(config: Config, private readonly opts: DaemonOptions) {
     this.config = config;
     this.log = createLogger({ level: config.log.level, fd: 1, pretty: process.stdout.isTTY === true });
-    this.store = new StateStore(opts.stateDir ?? config.state.dir);
+    const board = config.http.enabled;
+    const opened = openStateDir(opts.stateDir ?? config.state.dir, { clock: opts.clock, log: this.log, recent: board ? BOARD_INCIDENTS : 0 });
+    this.store = opened.store;
+    this.incidents = opened.incidents;
+    const loaded = opened.loaded;
     const stateDir = path.dirname(this.store.file);
-    let loaded;
-    try {
-      loaded = this.store.load(opts.clock.now());
-    } catch (err) {
-      throw new AppError('OUTPUT_UNWRITABLE', `cannot read the state file ${this.store.file} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
-    }
     this.state = loaded.state;
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
     // Open incidents on the dashboard are read from the detector of the moment (a reload replaces it).
-    this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf, (rule, key) => this.detector.openIncident(rule, key)) : null;
+    this.board = board ? new LiveBoard(this.host, opts.clock.now(), this.originOf, (rule, key) => this.detector.openIncident(rule, key)) : null;
     this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
-    try {
-      this.incidents = new IncidentJournal(stateDir, { recent: this.board === null ? 0 : BOARD_INCIDENTS });
-    } catch (err) {
-      throw new AppError('OUTPUT_UNWRITABLE', `cannot open the incident journal in ${stateDir} (${describeSystemError(err)}); check the permissions of the state directory or pass --state-dir`);
-    }
-    for (const damage of [damageReport(this.store.file, loaded), this.incidents.damageReport()]) if (damage !== null) this.log.warn(damage.fields, damage.message);
     this.coverage = new Coverage(opts.clock.now(), this.state.coverage ?? null);
     this.lastDigest = this.state.lastDigest ?? null;
     this.outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log: this.log, clock: opts.clock });
@@ -118,15 +111,7 @@ export class Daemon {
     this.collector = new ReportCollector(config.reports.maxEvents);
     this.pipeline = this.makePipeline();
     if (this.state.windows !== null) this.detector.importState(this.state.windows); // checked by StateStore.load
-    // The dashboard lists the journal's newest incidents from the start, and those still open
-    // at the last stop as they stand (one the journal holds open but the detector does not is
-    // shown closed), not only once they next change.
-    for (const j of this.incidents.recent) {
-      const i = journaledIncident(j);
-      this.board?.opened(i);
-      if (j.closed !== null) this.board?.closed(i);
-    }
-    for (const i of this.detector.openIncidents()) this.board?.opened(i);
+    if (this.board !== null) seedBoard(this.board, this.incidents, this.detector);
     this.lastFlush = opts.clock.now();
     this.warnSkipped = warnSkippedOnce(this.log);
     this.files = new FileReader({
