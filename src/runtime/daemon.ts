@@ -97,7 +97,8 @@ export class Daemon {
     if (loaded.movedAside !== null) this.log.warn({ file: loaded.movedAside }, 'The state file was damaged; it was moved aside and reading starts afresh.');
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
     this.board = config.http.enabled ? new LiveBoard(this.host, opts.clock.now(), this.originOf) : null;
-    this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
+    const eventsBytes = this.state.eventsBytes;
+    this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, eventsBytes === null ? null : { bytes: eventsBytes, file: this.state.eventsFile ?? null });
     try {
       this.incidents = new IncidentJournal(stateDir);
     } catch (err) {
@@ -156,6 +157,13 @@ export class Daemon {
 
   start(): void {
     this.log.info({ version: version(), rules: this.ruleset.rules.map((r) => r.spec.name), state: this.store.file }, 'logward is starting.');
+    // Before the first event is appended: a kill -9 before the first checkpoint below must
+    // find the events file's size at start (and which file it is) in the state, or the
+    // restart would append the events of the lines it reads again a second time.
+    if (this.events !== null) {
+      this.checkpoints.markDirty();
+      this.checkpoints.save();
+    }
     this.files.open();
     this.journals.start(this.config.sources);
     this.logSources();
@@ -306,7 +314,7 @@ export class Daemon {
       if (pos !== null) files[file] = pos;
     }
     this.state = {
-      version: this.state.version, files, journal: { ...this.state.journal, ...this.journals.positions() }, eventsBytes: this.events?.size ?? null,
+      version: this.state.version, files, journal: { ...this.state.journal, ...this.journals.positions() }, eventsBytes: this.events?.size ?? null, eventsFile: this.events?.identity ?? null,
       windows: this.detector.exportState(), coverage: this.coverage.snapshot(), rate: this.dispatcher.state(), lastDigest: this.lastDigest,
     };
     return this.state;

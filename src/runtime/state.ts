@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import type { DetectorSnapshot } from '../core/detector.js';
 import type { CoverageSnapshot } from '../digest/coverage.js';
 import type { RateState } from '../delivery/alerts.js';
+import type { EventsFileIdentity } from '../sinks/events-jsonl.js';
 import type { TailPosition } from '../sources/file-tail.js';
 
 export const STATE_VERSION = 2;
@@ -21,6 +22,8 @@ export interface DaemonState {
   journal: Record<string, string>;
   /** Bytes of the --events file covered by the positions (to drop a torn tail on restart). */
   eventsBytes: number | null;
+  /** Which file those bytes are in: only that file is ever cut back to eventsBytes. */
+  eventsFile?: EventsFileIdentity | null;
   /** Open windows and incidents as of the positions (version 2). */
   windows: DetectorSnapshot | null;
   /** What was read since the last digest. */
@@ -61,7 +64,7 @@ export class StateStore {
       const obj = <T>(v: T | null | undefined): T | null => (typeof v === 'object' && v !== null ? v : null);
       return {
         state: {
-          version: STATE_VERSION, files: doc.files, journal, eventsBytes: doc.eventsBytes ?? null, windows,
+          version: STATE_VERSION, files: doc.files, journal, eventsBytes: doc.eventsBytes ?? null, eventsFile: identity(doc.eventsFile), windows,
           coverage: obj(doc.coverage), rate: obj(doc.rate), lastDigest: typeof doc.lastDigest === 'number' ? doc.lastDigest : null,
         },
         movedAside: null,
@@ -78,6 +81,12 @@ export class StateStore {
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
     writeFileAtomic(this.file, `${JSON.stringify(state)}\n`, 0o640);
   }
+}
+
+function identity(v: unknown): EventsFileIdentity | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const { dev, ino } = v as Record<string, unknown>;
+  return typeof dev === 'number' && typeof ino === 'number' ? { dev, ino } : null;
 }
 
 function empty(): DaemonState {
