@@ -167,6 +167,9 @@ export class Daemon {
     this.files.open();
     this.journals.start(this.config.sources);
     this.logSources();
+    // The ends of start_at: end sources (a journal's pinned cursor) are positions too,
+    // even when no line came yet.
+    this.checkpoints.markDirty();
     this.checkpoints.save();
     if (this.stopping) return;
     this.files.watch();
