@@ -98,7 +98,8 @@ export class Daemon {
     this.originOf = opts.enricher === null ? undefined : offlineOrigins(opts.enricher);
     // Open incidents on the dashboard are read from the detector of the moment (a reload replaces it).
     this.board = board ? new LiveBoard(this.host, opts.clock.now(), this.originOf, (rule, key) => this.detector.openIncident(rule, key)) : null;
-    this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, this.state.eventsBytes);
+    const eventsBytes = this.state.eventsBytes;
+    this.events = opts.eventsFile === undefined ? null : new EventsAppender(opts.eventsFile, eventsBytes === null ? null : { bytes: eventsBytes, file: this.state.eventsFile ?? null });
     this.coverage = new Coverage(opts.clock.now(), this.state.coverage ?? null);
     this.lastDigest = this.state.lastDigest ?? null;
     this.outbox = new Outbox({ dir: path.join(stateDir, 'outbox'), config, log: this.log, clock: opts.clock });
@@ -150,6 +151,13 @@ export class Daemon {
 
   start(): void {
     this.log.info({ version: version(), rules: this.ruleset.rules.map((r) => r.spec.name), state: this.store.file }, 'logward is starting.');
+    // Before the first event is appended: a kill -9 before the first checkpoint below must
+    // find the events file's size at start (and which file it is) in the state, or the
+    // restart would append the events of the lines it reads again a second time.
+    if (this.events !== null) {
+      this.checkpoints.markDirty();
+      this.checkpoints.save();
+    }
     this.files.open();
     this.journals.start(this.config.sources);
     const unreadable = this.journals.journals.size === 0 ? this.files.noneReadable() : null;
@@ -158,6 +166,9 @@ export class Daemon {
     }
     this.started = true;
     this.logSources();
+    // The ends of start_at: end sources (a journal's pinned cursor) are positions too,
+    // even when no line came yet.
+    this.checkpoints.markDirty();
     this.checkpoints.save();
     if (this.stopping) return;
     this.files.watch();
@@ -314,7 +325,7 @@ export class Daemon {
       if (pos !== null) files[file] = pos;
     }
     this.state = {
-      version: this.state.version, files, journal: { ...this.state.journal, ...this.journals.positions() }, eventsBytes: this.events?.size ?? null,
+      version: this.state.version, files, journal: { ...this.state.journal, ...this.journals.positions() }, eventsBytes: this.events?.size ?? null, eventsFile: this.events?.identity ?? null,
       windows: this.detector.exportState(), coverage: this.coverage.snapshot(), rate: this.dispatcher.state(), lastDigest: this.lastDigest,
     };
     return this.state;

@@ -96,8 +96,12 @@ export class JournalReader {
     const log = this.opts.log;
     switch (e.kind) {
       case 'started': log.debug({ source: label, from: e.from, args: e.args }, 'Reading the journal.'); break;
-      case 'exited': log.warn({ source: label, code: e.code, stderr: e.stderr, retryMs: e.retryMs }, 'journalctl stopped; it is started again after the last entry read.'); break;
+      case 'exited':
+        if (e.code === 0 || e.code === null) log.warn({ source: label, code: e.code, stderr: e.stderr, retryMs: e.retryMs }, 'journalctl stopped; it is started again after the last entry read.');
+        else log.error({ source: label, code: e.code, stderr: e.stderr, retryMs: e.retryMs }, 'journalctl failed; check the journal source (files, directory) and that logward may read the journal (group systemd-journal). While following, it is started again after retryMs, from the last entry read.');
+        break;
       case 'failed': log.error({ source: label, err: e.message, retryMs: e.retryMs }, 'The journal cannot be read; install journalctl (systemd) or remove the journal source, and check that logward may read the journal (group systemd-journal).'); break;
+      case 'no-unit': log.warn({ source: label, units: e.patterns, retryMs: e.retryMs }, 'No unit in the journal matches the source\'s unit patterns (yet); nothing is read from it until one does (looked up again after retryMs while following).'); break;
     }
   }
 }

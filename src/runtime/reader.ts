@@ -248,6 +248,7 @@ export class FileReader {
       case 'rotated': log.info({ file: e.file, drainedLines: e.drained }, 'A source was rotated; the old file was read to its end.'); break;
       case 'gone': log.warn({ file: e.file, drainedLines: e.drained }, 'A source was deleted or replaced; what was written to it was read to its end.'); break;
       case 'truncated': log.warn({ file: e.file, offset: e.offset }, 'A source was truncated (copytruncate); reading starts again at its beginning.'); break;
+      case 'replaced': log.info({ file: e.file, offset: e.offset }, 'A source was replaced by an identical copy (another inode, the same bytes); reading goes on at its saved position.'); break;
       case 'recovered': log.info({ file: e.file, from: e.from, lines: e.lines }, 'A source was rotated before logward read it to its end; the unread end was read from the rotated file first.'); break;
       case 'opened': log.debug({ file: e.file, from: e.from }, 'Following a source.'); break;
     }

@@ -12,6 +12,7 @@ import type { CoverageSnapshot, SourceCoverage } from '../digest/coverage.js';
 import type { FoldedAlert, RateState } from '../delivery/alerts.js';
 import { HEAD_BYTES, type Fingerprint } from '../sources/fingerprint.js';
 import type { TailPosition } from '../sources/tail-types.js';
+import type { EventsFileIdentity } from '../sinks/events-jsonl.js';
 import { Problems, entry, field, isRecord, item, notCount, notList, notRecord, notString, notStringOrNull, notTime } from '../util/check.js';
 
 export const STATE_VERSION = 2;
@@ -24,6 +25,8 @@ export interface DaemonState {
   journal: Record<string, string>;
   /** Bytes of the --events file covered by the positions (to drop a torn tail on restart). */
   eventsBytes: number | null;
+  /** Which file those bytes are in: only that file is ever cut back to eventsBytes. */
+  eventsFile?: EventsFileIdentity | null;
   /** Open windows and incidents as of the positions (version 2). */
   windows: DetectorSnapshot | null;
   /** What was read since the last digest. */
@@ -70,6 +73,7 @@ export function checkState(doc: unknown, now: number): CheckedState {
     files: checkMap(doc.files, 'files', p, checkPosition),
     journal: doc.journal === undefined ? {} : checkMap(doc.journal, 'journal', p, (v, at) => (report(p, at, notString(v, MAX_CURSOR_CHARS)) ? null : (v as string))),
     eventsBytes: given('eventsBytes') && !report(p, 'eventsBytes', notCount(doc.eventsBytes)) ? (doc.eventsBytes as number) : null,
+    eventsFile: given('eventsFile') ? checkEventsFile(doc.eventsFile, p) : null,
     windows: doc.version === STATE_VERSION && given('windows') ? checkDetectorSnapshot(doc.windows, 'windows', latest, p) : null,
     coverage: given('coverage') ? checkCoverage(doc.coverage, latest, p) : null,
     rate: given('rate') ? checkRate(doc.rate, latest, p) : null,
@@ -114,7 +118,21 @@ function checkPosition(v: unknown, at: string, p: Problems): TailPosition | null
   if (report(p, field(at, 'offset'), notCount(t.offset))) return null;
   if (report(p, field(at, 'line'), notCount(t.line))) return null;
   const fingerprint: Fingerprint = { dev: fp.dev as number, ino: fp.ino as number, head: fp.head as string, headLen: fp.headLen as number };
-  return { path: t.path as string, fingerprint, offset: t.offset as number, line: t.line as number };
+  // The hash of the bytes before offset (identical copies); optional: older positions lack it.
+  if (t.before !== undefined && report(p, field(at, 'before'), notString(t.before, 64))) return null;
+  const pos: TailPosition = { path: t.path as string, fingerprint, offset: t.offset as number, line: t.line as number };
+  if (typeof t.before === 'string') pos.before = t.before;
+  return pos;
+}
+
+/** The identity of the --events file the checkpoint covers: a device and inode, or null. */
+function checkEventsFile(v: unknown, p: Problems): EventsFileIdentity | null {
+  if (v === null) return null;
+  if (report(p, 'eventsFile', notRecord(v))) return null;
+  const f = v as Record<string, unknown>;
+  const whole = (x: unknown): string | null => (x === undefined ? 'missing' : typeof x === 'number' && Number.isInteger(x) && x >= 0 ? null : 'not a non-negative integer');
+  if (report(p, 'eventsFile.dev', whole(f.dev)) || report(p, 'eventsFile.ino', whole(f.ino))) return null;
+  return { dev: f.dev as number, ino: f.ino as number };
 }
 
 function checkCoverage(v: unknown, latest: number, p: Problems): CoverageSnapshot | null {

@@ -87,36 +87,73 @@ export class EventsFile implements Sink {
   }
 }
 
+/**
+ * The file at the --events path holds more than the checkpoint covers but is not the one
+ * logward wrote: cutting it back would destroy someone else's data.
+ */
+function foreign(target: string, size: number, checkpoint: EventsCheckpoint): AppError {
+  const why = checkpoint.file === null ? 'the last checkpoint (saved by an older logward) does not say which file logward wrote' : 'it is not the file logward wrote (another file is at that path now)';
+  return new AppError('OUTPUT_UNWRITABLE', `refusing to cut the events file ${target} back to the ${checkpoint.bytes} bytes of events the last checkpoint covers: it holds ${size} bytes and ${why}; logward cuts back only its own events file. Move ${target} aside or pass another --events file`);
+}
+
 function unwritable(target: string, err: unknown): AppError {
   return new AppError('OUTPUT_UNWRITABLE', `cannot write events file ${target} (${describeSystemError(err)}); check the path and free space`, { cause: err });
+}
+
+/** Which file the daemon's events went to: device and inode. */
+export interface EventsFileIdentity {
+  dev: number;
+  ino: number;
+}
+
+/** What a checkpoint records of the events file: its size then, and which file it was. */
+export interface EventsCheckpoint {
+  bytes: number;
+  /** null: a checkpoint of an older logward, which did not record it. */
+  file: EventsFileIdentity | null;
 }
 
 /**
  * The daemon's --events file: appended per batch and fsynced before the checkpoint that
  * covers the batch is saved. At start it is cut back to the size the last checkpoint
- * recorded, so events of lines that will be read again are not written twice.
+ * recorded, so events of lines that will be read again are not written twice; only the
+ * file that checkpoint names as logward's own is ever cut: any other is refused.
  */
 export class EventsAppender implements Sink {
   readonly name = 'events file';
   private parts: string[] = [];
   private readonly out: DurableAppend;
   private bytes: number;
+  /** The file written to (what a checkpoint records with the size). */
+  readonly identity: EventsFileIdentity;
 
-  constructor(readonly target: string, checkpointBytes: number | null) {
+  constructor(readonly target: string, checkpoint: EventsCheckpoint | null) {
+    let fd: number;
+    let st: fs.Stats;
     try {
       fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o750 });
-      const fd = fs.openSync(target, 'a+', 0o640);
-      this.out = new DurableAppend(fd);
-      const size = fs.fstatSync(fd).size;
-      if (checkpointBytes !== null && checkpointBytes < size) {
-        fs.ftruncateSync(fd, checkpointBytes);
-        this.bytes = checkpointBytes;
-      } else {
-        this.bytes = size;
-      }
+      fd = fs.openSync(target, 'a+', 0o640);
+      st = fs.fstatSync(fd);
     } catch (err) {
       throw unwritable(target, err);
     }
+    this.identity = { dev: st.dev, ino: st.ino };
+    this.bytes = st.size;
+    if (checkpoint !== null && checkpoint.bytes < st.size) {
+      const own = checkpoint.file !== null && checkpoint.file.dev === st.dev && checkpoint.file.ino === st.ino;
+      if (!own) {
+        fs.closeSync(fd);
+        throw foreign(target, st.size, checkpoint);
+      }
+      try {
+        fs.ftruncateSync(fd, checkpoint.bytes);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw unwritable(target, err);
+      }
+      this.bytes = checkpoint.bytes;
+    }
+    this.out = new DurableAppend(fd);
   }
 
   /** Bytes written so far (what a checkpoint records). */

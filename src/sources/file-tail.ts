@@ -1,7 +1,9 @@
 // Follows one log file by path through rotation: rename-then-create (logrotate's default;
 // the old file is read to its end before switching), copytruncate (size below the offset:
-// start again at 0), delete and recreate, a file that appears only later, partial last
-// lines (held until their newline) and over-long lines (cut and counted by the splitter).
+// start again at 0), delete and recreate, replacement by a byte-identical copy (`cp f tmp
+// && mv tmp f`: reading goes on at the same offset in the copy), a file that appears only
+// later, partial last lines (held until their newline) and over-long lines (cut and
+// counted by the splitter).
 // It never watches anything itself: the daemon calls poll() when the watcher reports a
 // change (and on a slow safety timer), so an idle host costs nothing.
 // Hostile paths never stop it and never block it: something that is not a regular file
@@ -15,7 +17,7 @@
 
 import fs from 'node:fs';
 import { LineSplitter } from '../core/split.js';
-import { HEAD_BYTES, fingerprintOf, sameFile } from './fingerprint.js';
+import { HEAD_BYTES, fingerprintOf, hashBefore, isCopyAt, sameFile, type Fingerprint } from './fingerprint.js';
 import { RotationRecovery } from './rotation.js';
 import { probe } from './safe-open.js';
 import type { OpenFile, TailBatch, TailEvent, TailPosition, TailProblem } from './tail-types.js';
@@ -84,7 +86,7 @@ export class FileTail {
   position(): TailPosition | null {
     const c = this.cur;
     if (c === null) return this.last;
-    return { path: this.path, fingerprint: c.fp, offset: c.offset, line: c.line };
+    return { path: this.path, fingerprint: c.fp, offset: c.offset, line: c.line, before: hashBefore(c.fd, c.offset) };
   }
 
   /** Did the last poll stop at the read budget with more to read? Poll again soon. */
@@ -125,12 +127,19 @@ export class FileTail {
       }
       // Renamed away, deleted or replaced: whatever the writer appended before that is
       // still in the old file, which the open descriptor keeps alive; read it to its end
-      // first, then switch.
+      // first, then switch. A byte-identical copy put in its place is the same log: its
+      // complete lines are read, its partial last line is read on from the copy.
       const before = c.line;
-      delivered += this.drain(c, true);
       const rotated = st !== null && st.isFile();
+      if (rotated) {
+        delivered += this.drain(c, false, Infinity);
+        const copied = this.continueInCopy(c);
+        if (copied !== null) return delivered + copied;
+      }
+      delivered += this.drain(c, true);
       this.opts.onEvent?.({ kind: rotated ? 'rotated' : 'gone', file: this.path, drained: c.line - before });
       const oldSt = fs.fstatSync(c.fd);
+      this.recovery.remember(oldSt);
       this.last = this.position();
       this.closeCurrent();
       delivered += this.recovery.drainMissed(oldSt, st);
@@ -173,7 +182,6 @@ export class FileTail {
         this.opts.onEvent?.({ kind: 'opened', file: this.path, from: 'checkpoint' });
         return delivered + this.drain(this.cur, false);
       }
-      fs.closeSync(r.fd);
     } else if (r.problem.kind !== 'missing') {
       this.report(r.problem);
       return 0;
@@ -182,7 +190,17 @@ export class FileTail {
     let delivered = 0;
     // Rotated while we were stopped: the old file lives on under another name
     // (auth.log.1); read its unread tail before the new file.
-    const old = this.recovery.findRotated(saved) ?? this.recovery.findCopy(saved.fingerprint, saved.offset);
+    const rotated = this.recovery.findRotated(saved);
+    if (r.ok) {
+      // Replaced by a byte-identical copy while stopped (the old file has no name left):
+      // the same log, read on from the checkpoint.
+      if (rotated === null && isCopyAt(saved.fingerprint, saved.offset, saved.before, r.fd, r.st)) {
+        this.opts.onEvent?.({ kind: 'replaced', file: this.path, offset: saved.offset });
+        return this.follow(r.fd, fingerprintOf(r.fd, r.st), saved.offset, saved.line, 'checkpoint');
+      }
+      fs.closeSync(r.fd);
+    }
+    const old = rotated ?? this.recovery.findCopy(saved.fingerprint, saved.offset);
     const read = old === null ? null : this.recovery.drainFile(old, { fp: saved.fingerprint, offset: saved.offset, line: saved.line });
     if (read !== null) {
       const { of, st: oldSt } = read;
@@ -219,9 +237,35 @@ export class FileTail {
     if (from === 'end') start = lastLineEnd(fd, st.size);
     else if (from !== 'beginning' && from.dev === st.dev && from.ino === st.ino) start = lastLineEnd(fd, Math.min(from.size, st.size));
     this.nextFrom = 'beginning';
-    this.cur = { fd, fp: fingerprintOf(fd, st), name: this.path, offset: start, line: 0, splitter: new LineSplitter(this.opts.maxLineBytes) };
+    return this.follow(fd, fingerprintOf(fd, st), start, 0, from === 'end' ? 'end' : 'beginning');
+  }
+
+  /**
+   * `cp auth.log tmp && mv tmp auth.log`: the open file was unlinked and the path holds a
+   * byte-identical copy of it under another inode (the same first bytes, at least the bytes
+   * read, the same bytes before the offset). Reading goes on in it at the same offset,
+   * instead of reading every old line again as a new file's. null: the path holds another
+   * file, or the old one was rotated.
+   */
+  private continueInCopy(c: OpenFile): number | null {
+    // The old file still has a name (auth.log.1): it was rotated, not replaced.
+    if (fs.fstatSync(c.fd).nlink > 0) return null;
+    const r = probe(this.path, this.confine);
+    if (!r.ok) return null;
+    if (!isCopyAt(c.fp, c.offset, hashBefore(c.fd, c.offset), r.fd, r.st)) {
+      fs.closeSync(r.fd);
+      return null;
+    }
+    this.closeCurrent();
+    this.opts.onEvent?.({ kind: 'replaced', file: this.path, offset: c.offset });
+    return this.follow(r.fd, fingerprintOf(r.fd, r.st), c.offset, c.line, 'checkpoint');
+  }
+
+  /** Reads on from a position in a file just opened at the path, which becomes the current one. */
+  private follow(fd: number, fp: Fingerprint, offset: number, line: number, from: 'checkpoint' | 'beginning' | 'end'): number {
+    this.cur = { fd, fp, name: this.path, offset, line, splitter: new LineSplitter(this.opts.maxLineBytes) };
     this.cleared();
-    this.opts.onEvent?.({ kind: 'opened', file: this.path, from: from === 'end' ? 'end' : 'beginning' });
+    this.opts.onEvent?.({ kind: 'opened', file: this.path, from });
     return this.drain(this.cur, false);
   }
 
@@ -238,8 +282,11 @@ export class FileTail {
     if (was !== null && was.kind !== 'missing') this.opts.onEvent?.({ kind: 'readable', file: this.path, after: was });
   }
 
-  /** Reads from the file's offset to its end; final: a last line without newline is a line. */
-  private drain(f: OpenFile, final: boolean): number {
+  /**
+   * Reads from the file's offset to its end, or until `budget` bytes were read; final: a
+   * last line without newline is a line.
+   */
+  private drain(f: OpenFile, final: boolean, budget = final ? Infinity : this.opts.readBudget ?? Infinity): number {
     let pos = f.offset + f.splitter.pending;
     let batch: string[] = [];
     let firstLine = f.line + 1;
@@ -258,7 +305,6 @@ export class FileTail {
       batch.push(l);
       f.line++;
     };
-    const budget = final ? Infinity : this.opts.readBudget ?? Infinity;
     let read = 0;
     for (;;) {
       if (read >= budget) {

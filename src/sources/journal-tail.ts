@@ -4,11 +4,14 @@
 // any systemd version logward meets) and turns each entry into an RFC 5424 line, so the
 // same detection core reads it and the entry's priority reaches the rules.
 // Position: the journal cursor of the last entry handed on, persisted like a file offset;
-// a restart resumes with --after-cursor, so no entry is read twice or skipped.
+// a restart resumes with --after-cursor, so no entry is read twice or skipped. Which
+// entries are read (units OR identifiers) is journal-match.ts. A journalctl that cannot
+// be run or fails is one event and one retry, later each time up to RETRY_MAX_MS.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { JournalFilter } from '../config/types.js';
+import { UNIT_FIELDS, journalMatches, journalSourceArgs } from './journal-match.js';
 
 export type { JournalFilter };
 
@@ -23,7 +26,9 @@ export interface JournalBatch {
 export type JournalEvent =
   | { kind: 'started'; args: readonly string[]; from: 'cursor' | 'beginning' | 'end' }
   | { kind: 'exited'; code: number | null; stderr: string; retryMs: number }
-  | { kind: 'failed'; message: string; retryMs: number };
+  | { kind: 'failed'; message: string; retryMs: number }
+  /** Every unit of the source is a pattern (ssh*) that no unit in the journal matches yet. */
+  | { kind: 'no-unit'; patterns: readonly string[]; retryMs: number };
 
 export interface JournalTailOptions {
   /** Saved cursor, or null for a journal seen the first time. */
@@ -68,16 +73,31 @@ export class JournalTail {
 
   start(): void {
     if (this.stopped) return;
+    let matches: string[] | null;
+    try {
+      matches = journalMatches(this.filter, () => this.unitsInJournal());
+    } catch (err) {
+      this.retry(`cannot run ${this.filter.journalctl}: ${(err as Error).message}`);
+      return;
+    }
+    if (matches === null) {
+      this.opts.onEvent({ kind: 'no-unit', patterns: this.filter.units, retryMs: this.opts.follow ? this.retryMs : 0 });
+      if (this.opts.follow) this.schedule();
+      return;
+    }
+    // Matches after "--": a term is never taken for an option.
+    const terms = matches.length === 0 ? [] : ['--', ...matches];
     let from: 'cursor' | 'beginning' | 'end' = this.cursor !== null ? 'cursor' : this.opts.startAt;
     if (from === 'end') {
       // Pin "the end" to a cursor now, so entries written before the first one read are
       // not lost when logward stops before anything new arrives.
-      this.cursor = this.lastCursor();
+      this.cursor = this.lastCursor(terms);
       from = this.cursor === null ? 'beginning' : 'cursor';
     }
-    const args = [...baseArgs(this.filter), '-o', 'json', `--output-fields=${FIELDS}`, '--no-pager', '--quiet'];
+    const args = [...journalSourceArgs(this.filter), '-o', 'json', `--output-fields=${FIELDS}`, '--no-pager', '--quiet'];
     if (this.cursor !== null) args.push(`--after-cursor=${this.cursor}`);
     if (this.opts.follow) args.push('--follow');
+    args.push(...terms);
     this.opts.onEvent({ kind: 'started', args, from });
     let child: ChildProcess;
     try {
@@ -105,19 +125,23 @@ export class JournalTail {
       if (stderr.length < 4096) stderr += chunk.toString('utf8');
     });
     this.done = new Promise((resolve) => {
-      child.on('error', (err) => {
-        this.child = null;
-        this.retry(`cannot run ${this.filter.journalctl}: ${err.message}`);
-        resolve();
-      });
-      child.on('close', (code) => {
+      // A journalctl that cannot be run emits 'error' and then, or not, 'close': the first
+      // of the two ends this run, with one event and one retry (two would start two
+      // chains of retries, doubling at every failure).
+      let ended = false;
+      const end = (report: () => void): void => {
+        if (ended) return;
+        ended = true;
         if (this.child === child) this.child = null;
-        if (!this.stopped && (this.opts.follow || code !== 0)) {
-          this.opts.onEvent({ kind: 'exited', code, stderr: stderr.trim(), retryMs: this.opts.follow ? this.retryMs : 0 });
-          if (this.opts.follow) this.schedule();
-        }
+        report();
         resolve();
-      });
+      };
+      child.on('error', (err) => end(() => this.retry(`cannot run ${this.filter.journalctl}: ${err.message}`)));
+      child.on('close', (code) => end(() => {
+        if (this.stopped || (!this.opts.follow && code === 0)) return;
+        this.opts.onEvent({ kind: 'exited', code, stderr: stderr.trim(), retryMs: this.opts.follow ? this.retryMs : 0 });
+        if (this.opts.follow) this.schedule();
+      }));
     });
   }
 
@@ -160,8 +184,19 @@ export class JournalTail {
     this.opts.onBatch({ lines, cursor, malformed: bad });
   }
 
-  private lastCursor(): string | null {
-    const r = spawnSync(this.filter.journalctl, [...baseArgs(this.filter), '-o', 'json', '--output-fields=MESSAGE', '--no-pager', '--quiet', '-n', '1'], { encoding: 'utf8', timeout: 30_000 });
+  /** The unit names the journal holds (for unit patterns); throws when journalctl cannot be run. */
+  private unitsInJournal(): string[] {
+    const names = new Set<string>();
+    for (const field of UNIT_FIELDS) {
+      const r = spawnSync(this.filter.journalctl, [...journalSourceArgs(this.filter), '--no-pager', '--quiet', '-F', field], { encoding: 'utf8', timeout: 30_000 });
+      if (r.error !== undefined) throw r.error;
+      if (r.status === 0) for (const name of r.stdout.split('\n')) if (name !== '') names.add(name);
+    }
+    return [...names];
+  }
+
+  private lastCursor(terms: readonly string[]): string | null {
+    const r = spawnSync(this.filter.journalctl, [...journalSourceArgs(this.filter), '-o', 'json', '--output-fields=MESSAGE', '--no-pager', '--quiet', '-n', '1', ...terms], { encoding: 'utf8', timeout: 30_000 });
     if (r.status !== 0 || typeof r.stdout !== 'string') return null;
     const line = r.stdout.trim().split('\n').pop() ?? '';
     try {
@@ -188,15 +223,6 @@ export class JournalTail {
     }, wait);
     this.retryTimer.unref();
   }
-}
-
-function baseArgs(f: JournalFilter): string[] {
-  const args: string[] = [];
-  for (const file of f.files) args.push(`--file=${file}`);
-  if (f.directory !== null) args.push(`--directory=${f.directory}`);
-  for (const u of f.units) args.push(`--unit=${u}`);
-  for (const t of f.identifiers) args.push(`--identifier=${t}`);
-  return args;
 }
 
 /** A label for messages and the key of the saved cursor: the same filter, the same key. */

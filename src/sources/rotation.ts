@@ -15,6 +15,8 @@ import type { OpenFile, TailEvent, TailPosition } from './tail-types.js';
 
 /** Rotated files that are compressed: never read by the tailer. */
 const COMPRESSED = /\.(?:gz|xz|bz2|zst|lz4|z|zip)$/i;
+/** Files read to their end remembered, so a rotated one is never taken for a missed one. */
+const REMEMBERED = 8;
 
 export interface RecoveryOptions {
   /** The followed path, whose siblings are searched. */
@@ -35,7 +37,21 @@ export interface DrainAt {
 }
 
 export class RotationRecovery {
+  /** Device and inode of the last files read to their end (oldest first). */
+  private readonly readToEnd: { dev: number; ino: number }[] = [];
+
   constructor(private readonly opts: RecoveryOptions) {}
+
+  /**
+   * A file was read to its end: it is never read again as a missed one. Its modification
+   * time alone does not tell: a file created in the same clock tick as the rotated one
+   * was last written (the coarse clock file times use) looks written after it.
+   */
+  remember(st: fs.Stats): void {
+    if (this.readToEnd.some((r) => r.dev === st.dev && r.ino === st.ino)) return;
+    this.readToEnd.push({ dev: st.dev, ino: st.ino });
+    if (this.readToEnd.length > REMEMBERED) this.readToEnd.shift();
+  }
 
   /**
    * Two rotations between two reads (or while logward was stopped): the file written
@@ -45,7 +61,8 @@ export class RotationRecovery {
    */
   drainMissed(old: fs.Stats, now: fs.Stats | null): number {
     const same = (st: fs.Stats, other: fs.Stats | null): boolean => other !== null && st.dev === other.dev && st.ino === other.ino;
-    const missed = this.rotatedSiblings().filter(({ st }) => st.size > 0 && st.mtimeMs >= old.mtimeMs && !same(st, old) && !same(st, now));
+    const read = (st: fs.Stats): boolean => this.readToEnd.some((r) => r.dev === st.dev && r.ino === st.ino);
+    const missed = this.rotatedSiblings().filter(({ st }) => st.size > 0 && st.mtimeMs >= old.mtimeMs && !same(st, old) && !same(st, now) && !read(st));
     let delivered = 0;
     for (const { p } of missed.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
       const read = this.drainFile(p, { fp: null, offset: 0, line: 0 });
@@ -98,7 +115,9 @@ export class RotationRecovery {
       if (!st.isFile()) return null;
       const of: OpenFile = { fd, fp: at.fp ?? fingerprintOf(fd, st), name: p, offset: at.offset, line: at.line, splitter: at.splitter ?? new LineSplitter(this.opts.maxLineBytes) };
       const delivered = this.opts.drainToEnd(of);
-      return { of, st: fs.fstatSync(fd), delivered };
+      const end = fs.fstatSync(fd);
+      this.remember(end);
+      return { of, st: end, delivered };
     } finally {
       fs.closeSync(fd);
     }

@@ -14,6 +14,11 @@ export interface TailPosition {
   offset: number;
   /** Lines processed (the next line is line + 1). */
   line: number;
+  /**
+   * hashBefore of the bytes just before offset: with the fingerprint's first bytes, what
+   * recognises the file replaced by a byte-identical copy. Absent in older checkpoints.
+   */
+  before?: string;
 }
 
 export interface TailBatch {
@@ -39,6 +44,8 @@ export type TailEvent =
   /** The open file was deleted or replaced by something that is not a file; it was read to its end. */
   | { kind: 'gone'; file: string; drained: number }
   | { kind: 'truncated'; file: string; offset: number }
+  /** The path now holds a byte-identical copy under another inode; reading goes on at offset in it. */
+  | { kind: 'replaced'; file: string; offset: number }
   | { kind: 'problem'; file: string; problem: TailProblem }
   /** A reported problem (other than a missing file) has cleared: the file is read again. */
   | { kind: 'readable'; file: string; after: TailProblem }

@@ -1,9 +1,9 @@
 // The --events files keep the sink contract: scan's EventsFile (batched into a temporary
 // file, renamed into place by commit) and the daemon's EventsAppender (appended per batch,
 // fsynced by sync before a checkpoint, cut back at start to the size the checkpoint
-// recorded). Both keep every event, in order, and no incident. The appender runs the
-// contract twice: fresh, and reopened at a checkpoint past a torn tail, as a restart after
-// kill -9 does. Each then adds its own cases.
+// recorded, when it is the file that checkpoint names). Both keep every event, in order,
+// and no incident. The appender runs the contract twice: fresh, and reopened at a
+// checkpoint past a torn tail, as a restart after kill -9 does. Each then adds its own cases.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,32 +53,37 @@ sinkContract('the daemon events file', ({ dir }) => {
   };
 }, { keepsIncidents: false });
 
-/** A checkpoint as the state file holds it: through JSON and back. */
-const checkpointed = (appender) => JSON.parse(JSON.stringify({ eventsBytes: appender.size })).eventsBytes;
+/** A checkpoint as the state file holds it (its size and which file): through JSON and back. */
+const checkpointed = (appender) => {
+  const state = JSON.parse(JSON.stringify({ eventsBytes: appender.size, eventsFile: appender.identity }));
+  return { bytes: state.eventsBytes, file: state.eventsFile };
+};
 
 /**
  * A first life of the daemon: events of earlier lines made durable and covered by a
  * checkpoint, then events written after it, then a write cut by kill -9. Returns the
- * checkpoint's byte count, the bytes it covers and their events.
+ * checkpoint (eventsBytes its byte count, checkpoint as the appender takes it), the bytes
+ * it covers and their events.
  */
 function crashedAfterCheckpoint(target) {
   const before = new EventsAppender(target, null);
   const covered = detectedEvents(BEFORE_FLUSH, { label: '/var/log/auth.log.1' });
   for (const ev of covered) before.event(ev);
   before.sync();
-  const eventsBytes = checkpointed(before);
+  const checkpoint = checkpointed(before);
+  const eventsBytes = checkpoint.bytes;
   for (const ev of detectedEvents(AFTER_FLUSH, { label: '/var/log/auth.log.1', startLine: BEFORE_FLUSH.length })) before.event(ev);
   before.write();
   before.close();
   fs.appendFileSync(target, '{"rule":"by_ip","file":"/var/log/auth.log.1","li');
   assert.ok(fs.statSync(target).size > eventsBytes, 'the file holds more than the checkpoint covers');
-  return { eventsBytes, bytes: fs.readFileSync(target).subarray(0, eventsBytes), events: covered.map(eventFields) };
+  return { eventsBytes, checkpoint, bytes: fs.readFileSync(target).subarray(0, eventsBytes), events: covered.map(eventFields) };
 }
 
 sinkContract('the daemon events file reopened at its checkpoint past a torn tail', ({ dir }) => {
   const target = path.join(dir, 'events.jsonl');
   const covered = crashedAfterCheckpoint(target);
-  const a = new EventsAppender(target, covered.eventsBytes);
+  const a = new EventsAppender(target, covered.checkpoint);
   return {
     sink: a,
     keeps: { events: 'each', incidents: null },
@@ -101,14 +106,48 @@ function scratchDir(t) {
 
 test('the daemon events file reopened with the checkpoint\'s byte count holds each event of the re-read lines once', (t) => {
   const target = path.join(scratchDir(t), 'events.jsonl');
-  const { eventsBytes } = crashedAfterCheckpoint(target);
+  const { eventsBytes, checkpoint } = crashedAfterCheckpoint(target);
   // The restart reads the lines after the checkpoint again: the same events come again.
-  const a = new EventsAppender(target, eventsBytes);
+  const a = new EventsAppender(target, checkpoint);
   assert.equal(a.size, eventsBytes);
   for (const ev of detectedEvents(AFTER_FLUSH, { label: '/var/log/auth.log.1', startLine: BEFORE_FLUSH.length })) a.event(ev);
   a.close();
   const all = detectedEvents([...BEFORE_FLUSH, ...AFTER_FLUSH], { label: '/var/log/auth.log.1' });
   assert.deepEqual(readEvents(target), all.map(eventFields));
+});
+
+test('the daemon events file refuses to cut a file the checkpoint does not name as its own, and leaves it as it was', (t) => {
+  const dir = scratchDir(t);
+  const target = path.join(dir, 'events.jsonl');
+  const { checkpoint } = crashedAfterCheckpoint(target);
+  // Someone else's file at the path now, longer than what the checkpoint covers.
+  const theirs = `${'their own line\n'.repeat(200)}`;
+  fs.writeFileSync(path.join(dir, 'theirs'), theirs);
+  fs.renameSync(path.join(dir, 'theirs'), target);
+  for (const cp of [checkpoint, { bytes: checkpoint.bytes, file: null }]) {
+    assert.throws(() => new EventsAppender(target, cp), (err) => {
+      assert.equal(err.code, 'OUTPUT_UNWRITABLE');
+      assert.match(err.message, new RegExp(`refusing to cut the events file ${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.match(err.message, /Move .* aside or pass another --events file/);
+      return true;
+    });
+    assert.equal(fs.readFileSync(target, 'utf8'), theirs, 'the file is left as it was');
+  }
+});
+
+test('the daemon events file appends to another file no longer than the checkpoint covers, cutting nothing', (t) => {
+  const dir = scratchDir(t);
+  const target = path.join(dir, 'events.jsonl');
+  const { checkpoint } = crashedAfterCheckpoint(target);
+  fs.rmSync(target);
+  fs.writeFileSync(target, 'a line of theirs\n');
+  const a = new EventsAppender(target, checkpoint);
+  assert.equal(a.size, fs.statSync(target).size);
+  const later = detectedEvents(AFTER_FLUSH);
+  for (const ev of later) a.event(ev);
+  a.close();
+  assert.ok(fs.readFileSync(target, 'utf8').startsWith('a line of theirs\n'));
+  assert.deepEqual(parseEvents(fs.readFileSync(target, 'utf8').slice('a line of theirs\n'.length)), later.map(eventFields));
 });
 
 test('the daemon events file reopened without a checkpoint keeps what the file holds and appends after it', (t) => {

@@ -2,8 +2,8 @@
 // order whatever the read size, a saved position counts the bytes and lines of complete
 // lines, a partial last line waits for its newline (or, for a one-shot reader, is still a
 // line at the end), a truncated file is read again from its start, a renamed-away file is
-// read to its end before the new one, and a restart from a saved position reads each line
-// exactly once. Each group of cases is exported on its own so a source runs only those
+// read to its end before the new one, a file replaced by a byte-identical copy is read on
+// from where it was, and a restart from a saved position reads each line exactly once. Each group of cases is exported on its own so a source runs only those
 // that apply to it; sourceContract runs all the cases of a source that follows files.
 // It never sleeps or waits on timers: the source is driven through its adapter's read(),
 // which reads what is there now, so the outcome never depends on how busy the machine is.
@@ -269,6 +269,106 @@ export function rotation(name, makeSource) {
   });
 }
 
+/** `cp f tmp && mv tmp f`: the same bytes under a new inode. For following sources that keep positions. */
+export function identicalCopy(name, makeSource) {
+  /** Puts a copy of the file (another inode) in its place, as `cp f tmp && mv tmp f` does. */
+  const replaceByCopy = (file, content = fs.readFileSync(file)) => {
+    fs.writeFileSync(`${file}.tmp`, content);
+    const before = fs.statSync(file).ino;
+    fs.renameSync(`${file}.tmp`, file);
+    assert.notEqual(fs.statSync(file).ino, before, 'the copy has another inode');
+  };
+  /** More than the 256 first bytes a fingerprint hashes. */
+  const lines = (from, to) => Array.from({ length: to - from }, (_, i) => `line ${from + i} of the log ${'x'.repeat(30)}\n`).join('');
+
+  describe(`${name}: replaced by a byte-identical copy`, () => {
+    test('reads on at the saved offset in an identical copy put in place of the file, numbering on', async (t) => {
+      const { file, open } = scratch(t, makeSource);
+      fs.writeFileSync(file, lines(0, 10));
+      const s = open();
+      assert.equal((await s.read()).length, 10);
+      replaceByCopy(file);
+      fs.appendFileSync(file, lines(10, 12));
+      const got = await s.read();
+      assert.deepEqual(texts(got), lines(10, 12).split('\n').slice(0, -1));
+      if (got.every((r) => r.line !== null)) assert.deepEqual(got.map((r) => r.line), [11, 12]);
+      assert.equal(s.position().offset, bytes(lines(0, 12)));
+      assert.equal(s.position().line, 12);
+    });
+
+    test('reads on at the saved position in a copy made while stopped', async (t) => {
+      const { file, open } = scratch(t, makeSource);
+      fs.writeFileSync(file, lines(0, 10));
+      const s = open();
+      await s.read();
+      const at = saved(s);
+      s.close();
+      replaceByCopy(file);
+      fs.appendFileSync(file, lines(10, 11));
+      const again = open(at);
+      const got = await again.read();
+      assert.deepEqual(texts(got), [lines(10, 11).slice(0, -1)]);
+      if (got[0].line !== null) assert.equal(got[0].line, 11);
+      assert.equal(again.position().line, 11);
+    });
+
+    test('reads a partial last line once, whole, from the copy', async (t) => {
+      const { file, open } = scratch(t, makeSource);
+      fs.writeFileSync(file, 'one\ntw');
+      const s = open();
+      assert.deepEqual(texts(await s.read()), ['one']);
+      replaceByCopy(file);
+      fs.appendFileSync(file, 'o\n');
+      assert.deepEqual(texts(await s.read()), ['two']);
+    });
+
+    test('reads a small file replaced by its copy on from where it was', async (t) => {
+      const { file, open } = scratch(t, makeSource);
+      fs.writeFileSync(file, 'one\ntwo\n');
+      const s = open();
+      await s.read();
+      replaceByCopy(file);
+      fs.appendFileSync(file, 'three\n');
+      assert.deepEqual(texts(await s.read()), ['three']);
+    });
+
+    for (const [what, changed] of [
+      ['differs in its first bytes', (text) => `LINE${text.slice(4)}`],
+      ['is shorter than the saved offset', (text) => text.slice(0, text.indexOf('\n') + 1)],
+      ['has the same first bytes but other bytes before the saved offset', (text) => `${text.slice(0, -12)}${'y'.repeat(11)}\n`],
+    ]) {
+      test(`reads a copy that ${what} as a new file, from its start`, async (t) => {
+        const { file, open } = scratch(t, makeSource);
+        const text = lines(0, 10);
+        fs.writeFileSync(file, text);
+        const s = open();
+        await s.read();
+        replaceByCopy(file, `${changed(text)}${lines(10, 11)}`);
+        const want = `${changed(text)}${lines(10, 11)}`.split('\n').slice(0, -1);
+        const got = await s.read();
+        assert.deepEqual(texts(got), want);
+        if (got.every((r) => r.line !== null)) assert.equal(got[0].line, 1);
+      });
+
+      test(`reads a copy made while stopped that ${what} as a new file, from its start`, async (t) => {
+        const { file, open } = scratch(t, makeSource);
+        const text = lines(0, 10);
+        fs.writeFileSync(file, text);
+        const s = open();
+        await s.read();
+        const at = saved(s);
+        s.close();
+        replaceByCopy(file, `${changed(text)}${lines(10, 11)}`);
+        assert.deepEqual(texts(await open(at).read()), `${changed(text)}${lines(10, 11)}`.split('\n').slice(0, -1));
+      });
+    }
+
+    test('reads every line exactly once across random appends, reads, restarts, rotations, copytruncates and identical copies', async (t) => {
+      for (const seed of [11, 12, 13, 14, 15]) await exactlyOnce(t, makeSource, seed, { copies: true });
+    });
+  });
+}
+
 /** A restart from a saved position reads each line exactly once. For sources that keep positions. */
 export function restart(name, makeSource) {
   describe(`${name}: restart from a saved position`, () => {
@@ -338,8 +438,11 @@ export function restart(name, makeSource) {
  * a complete line, and one at a time between two reads (a second one would overwrite the
  * .1 file still unread). A copytruncate comes only once the source has read 256 bytes of
  * the file: the copy is recognised by its first bytes (the fingerprint's HEAD_BYTES).
+ * With `copies`, the file is also replaced by a byte-identical copy (`cp f tmp && mv tmp
+ * f`) at any point, inside a line too, one such change at a time between two reads, once
+ * it holds a byte (a copy of an empty file is a new file).
  */
-async function exactlyOnce(t, makeSource, seed) {
+async function exactlyOnce(t, makeSource, seed, { copies = false } = {}) {
   const { file, open } = scratch(t, makeSource);
   const rnd = prng(seed);
   const pick = (n) => Math.floor(rnd() * n);
@@ -366,7 +469,7 @@ async function exactlyOnce(t, makeSource, seed) {
   // The writer finishes the line it is in before it rotates.
   const finishLine = () => append(text.indexOf(10, Math.max(0, written - 1)) + 1 - written);
   while (written < text.length) {
-    const action = pick(10);
+    const action = pick(copies ? 11 : 10);
     if (action < 5) {
       append(Math.min(text.length - written, 1 + pick(400)));
     } else if (action < 7) {
@@ -386,6 +489,10 @@ async function exactlyOnce(t, makeSource, seed) {
       fs.copyFileSync(file, `${file}.1`);
       fs.truncateSync(file, 0);
       readSinceRotation = false;
+    } else if (action === 10 && readSinceRotation && fs.statSync(file).size > 0) {
+      fs.copyFileSync(file, `${file}.tmp`);
+      fs.renameSync(`${file}.tmp`, file);
+      readSinceRotation = false;
     }
   }
   await read();
@@ -399,5 +506,6 @@ export function sourceContract(name, makeSource) {
   partialLineHeldBack(name, makeSource);
   truncation(name, makeSource);
   rotation(name, makeSource);
+  identicalCopy(name, makeSource);
   restart(name, makeSource);
 }

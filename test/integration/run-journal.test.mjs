@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { daemonDir, events, killAll, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+import { daemonDir, events, killAll, logged, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
 import { runCli } from '../helpers/cli.mjs';
 
 after(killAll);
@@ -116,6 +116,65 @@ describe('logward run reads the systemd journal', () => {
     const r = await runCli(['run', '--once', '--config', path.join(dir, 'logward.yaml'), '--events', path.join(dir, 'events.jsonl')]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(numbers(dir), [0, 1, 4]);
+  });
+
+  describe('units and identifiers are alternatives', () => {
+    const SUDO = 'alice : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/sh';
+    /** sshd entries of ssh.service, a sudo entry of a session scope, and an sshd entry of another unit. */
+    function mixed(filter) {
+      const { dir, file } = journalDir('beginning', filter);
+      const cfg = path.join(dir, 'logward.yaml');
+      fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('enabled: [failed_logins]', 'enabled: [failed_logins, sudo_failures]'));
+      journalWrite(file, 0, 2);
+      journalWrite(file, 2, 3, { unit: 'session-1.scope', ident: 'sudo', text: SUDO });
+      journalWrite(file, 3, 4, { unit: 'other.service', ident: 'sshd' });
+      journalWrite(file, 4, 5);
+      return dir;
+    }
+    const read = async (dir) => {
+      const r = await runCli(['run', '--once', '--config', path.join(dir, 'logward.yaml'), '--events', path.join(dir, 'events.jsonl')]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      return events(dir).map((e) => `${e.rule} ${e.program} ${e.ip ?? e.user}`);
+    };
+
+    test('reads the entries of the units and those of the identifiers, not those of neither', async () => {
+      const dir = mixed(', units: [ssh.service], identifiers: [sudo]');
+      assert.deepEqual(await read(dir), ['failed_logins sshd 10.9.0.0', 'failed_logins sshd 10.9.0.1', 'sudo_failures sudo alice', 'failed_logins sshd 10.9.0.4']);
+    });
+
+    test('takes a unit without a type for a service and a unit pattern as journalctl -u does', async () => {
+      for (const units of ['[ssh]', '["ss*"]']) {
+        const dir = mixed(`, units: ${units}, identifiers: [sudo]`);
+        assert.deepEqual(await read(dir), ['failed_logins sshd 10.9.0.0', 'failed_logins sshd 10.9.0.1', 'sudo_failures sudo alice', 'failed_logins sshd 10.9.0.4'], units);
+      }
+    });
+
+    test('follows both as they are written', async () => {
+      const dir = mixed(', units: [ssh.service], identifiers: [sudo]');
+      const d = startDaemon(dir);
+      await waitFor(() => events(dir).length === 4, '4 events');
+      journalWrite(path.join(dir, 'logs', 'sys.journal'), 5, 6, { unit: 'session-2.scope', ident: 'sudo', text: SUDO.replace('alice', 'bob') });
+      await waitFor(() => events(dir).length === 5, 'the sudo event written while following');
+      assert.equal((await stopDaemon(d)).code, 0, d.output);
+      assert.equal(events(dir)[4].user, 'bob');
+    });
+  });
+
+  test('logs one error per failed start of a missing journalctl, retrying in one chain with a growing backoff', async () => {
+    const { dir } = journalDir();
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('{ files:', '{ journalctl: /nonexistent/journalctl, files:'));
+    const d = startDaemon(dir);
+    const failures = () => d.output.split('\n').filter((l) => /journal cannot be read|journalctl (stopped|failed)/.test(l)).map((l) => JSON.parse(l));
+    // Tries at 0, 1 and 3 seconds: the third error ends the wait (the fourth is 4 s later).
+    await logged(d, /(?:The journal cannot be read[\s\S]*){3}/, 'three journal errors');
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+    const got = failures();
+    assert.deepEqual(got.map((f) => [f.level, f.retryMs]), [['error', 1000], ['error', 2000], ['error', 4000]], d.output);
+    assert.ok(got.every((f) => /nonexistent\/journalctl/.test(f.err)));
+    const at = got.map((f) => Date.parse(f.time));
+    assert.ok(at[1] - at[0] >= 950, `the second try ${at[1] - at[0]} ms after the first`);
+    assert.ok(at[2] - at[1] >= 1950, `the third try ${at[2] - at[1]} ms after the second`);
   });
 
   test('keeps running with a clear error when journalctl cannot be run', async () => {

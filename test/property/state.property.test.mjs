@@ -42,7 +42,7 @@ after(() => {
 // Entries of these objects are keyed by data (a path, a rule name, a shape): `["key"]`.
 const MAPS = [/^files$/, /^journal$/, /^windows\.rules$/, /^coverage\.sources$/, /\.shapes$/];
 // Fields that may be null in a state file.
-const NULLABLE = [/^eventsBytes$/, /^windows$/, /^windows\.watermark$/, /\]\.incident$/, /^coverage$/, /^rate$/, /^lastDigest$/, /\.lastGrowth$/, /\.hits\[\d+\]\[[345]\]$/, /^rate\.folded\[\d+\]\.(key|keyField)$/];
+const NULLABLE = [/^eventsBytes$/, /^eventsFile$/, /^windows$/, /^windows\.watermark$/, /\]\.incident$/, /^coverage$/, /^rate$/, /^lastDigest$/, /\.lastGrowth$/, /\.hits\[\d+\]\[[345]\]$/, /^rate\.folded\[\d+\]\.(key|keyField)$/];
 
 /** Every path below the root: { segs (for mutating), at (as the state check names it), value, inMap, inList }. */
 function* walk(v, segs, at, isMap) {
@@ -94,7 +94,8 @@ function mustFlag(p, kind) {
   const leaf = p.value === null || typeof p.value !== 'object';
   if (kind === 'empty object') return leaf || (!Array.isArray(p.value) && !MAPS.some((re) => re.test(p.at)) && Object.keys(p.value).length > 0);
   if (kind === 'null') return !NULLABLE.some((re) => re.test(p.at));
-  if (kind === 'missing') return !p.inMap && !p.inList && !['journal', 'eventsBytes', 'windows', 'coverage', 'rate', 'lastDigest'].includes(p.at);
+  // Optional: parts older versions did not write (a position's `before`, the events file's identity).
+  if (kind === 'missing') return !p.inMap && !p.inList && !['journal', 'eventsBytes', 'eventsFile', 'windows', 'coverage', 'rate', 'lastDigest'].includes(p.at) && !/\.before$/.test(p.at);
   return false;
 }
 
