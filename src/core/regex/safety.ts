@@ -22,10 +22,11 @@
 
 import { exponential, polynomial, scc, universalStates } from './ambiguity.js';
 import { Automaton, TooComplex, startsAnchored, type Loop, type Position } from './automaton.js';
+import { multiplied, type Multiplied } from './degree.js';
 import { DOT, FULL, intersect, intersects, normalize, type Ranges } from './ranges.js';
-import { Parser, type Node } from './syntax.js';
+import { Parser, Unsupported, type Node } from './syntax.js';
 
-export type BacktrackKind = 'nested' | 'alternation' | 'ambiguous' | 'adjacent' | 'unanchored' | 'too-complex';
+export type BacktrackKind = 'nested' | 'alternation' | 'ambiguous' | 'adjacent' | 'unanchored' | 'multiplied' | 'too-complex' | 'unsupported';
 
 export interface BacktrackRisk {
   readonly kind: BacktrackKind;
@@ -35,9 +36,13 @@ export interface BacktrackRisk {
   readonly message: string;
 }
 
+/** More paths than this reading one text into one state is refused (see degree.ts). */
+export const MAX_WAYS = 32;
+
 /**
- * Returns why `source` can backtrack catastrophically, or null when it cannot. The
- * pattern must already compile (call this after new RegExp succeeded).
+ * Returns why `source` can backtrack catastrophically, or why it cannot be checked
+ * (kinds too-complex and unsupported), or null when it cannot backtrack catastrophically.
+ * The pattern must already compile (call this after new RegExp succeeded).
  */
 export function backtrackRisk(source: string, flags = ''): BacktrackRisk | null {
   // A config load compiles each rule set twice (load, then selection) and a reload again;
@@ -55,21 +60,21 @@ const MEMO_MAX = 4096;
 const memo = new Map<string, BacktrackRisk | null>();
 
 function check(source: string, flags: string): BacktrackRisk | null {
-  const icase = flags.includes('i');
-  const unicode = flags.includes('u') || flags.includes('v');
-  let tree: Node;
-  let parser: Parser;
+  // Fail closed: whatever the check cannot read or finish refuses the pattern.
   try {
-    parser = new Parser(source, icase, unicode);
-    tree = parser.parse();
-  } catch {
-    return null; // the engine accepted it; an exotic syntax this parser does not model
-  }
-  try {
-    return analyse(source, tree, !startsAnchored(tree), flags.includes('s'));
+    const tree = new Parser(source, flags.includes('i'), flags.includes('u'), flags.includes('v')).parse();
+    const anchored = startsAnchored(tree) && !flags.includes('m');
+    return analyse(source, tree, !anchored, flags.includes('s'));
   } catch (err) {
-    if (!(err instanceof TooComplex)) throw err;
-    return { kind: 'too-complex', part: source, message: 'is too large to check for catastrophic backtracking; split it into smaller patterns or use fewer counted repetitions' };
+    if (err instanceof TooComplex) {
+      return { kind: 'too-complex', part: source, message: 'is too large to check for catastrophic backtracking; split it into smaller patterns or use fewer counted repetitions' };
+    }
+    if (err instanceof Unsupported) {
+      const part = err.construct;
+      return { kind: 'unsupported', part, message: `the check does not understand ${part} at offset ${err.at}; rewrite the pattern without it` };
+    }
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return { kind: 'unsupported', part: source, message: `the check failed on it (${reason}); simplify the pattern` };
   }
 }
 
@@ -77,16 +82,18 @@ function analyse(source: string, tree: Node, unanchored: boolean, dotAll: boolea
   const a = new Automaton(source);
   a.findTempered(tree);
   // Position 0 stands for the engine retrying at every start: [^]*? before the pattern.
-  const retry = a.add(FULL, 0, 0, [{ start: -1, end: -1 }]);
-  if (unanchored) a.follow[retry]!.add(retry);
+  const retry = a.add(FULL, FULL, 0, 0, [{ start: -1, end: -1 }]);
+  if (unanchored) a.link(retry, retry, true);
   const info = a.build(dotAll ? withDotAll(tree) : tree, []);
   if (info.nullableFree) return null; // matches the empty string anywhere: never fails
   const n = a.positions.length;
   const initial = n; // a virtual state before anything is read
-  const follow: number[][] = a.follow.map((s) => [...s]);
-  follow.push(unanchored ? [retry, ...info.first] : [...info.first]);
-  if (unanchored) for (const f of info.first) a.follow[retry]!.add(f);
-  follow[retry] = [...a.follow[retry]!];
+  if (unanchored) {
+    const free = new Set(info.firstFree);
+    for (const f of info.first) a.link(retry, f, free.has(f));
+  }
+  const follow: number[][] = a.freeFollow.map((s) => [...s]);
+  follow.push(unanchored ? [retry, ...info.firstFree] : [...info.firstFree]);
   const lastFree = new Set(info.lastFree);
   const lastDollar = new Set(info.lastDollar);
 
@@ -94,7 +101,8 @@ function analyse(source: string, tree: Node, unanchored: boolean, dotAll: boolea
   const dead = (p: number): boolean => universal[p] === true;
 
   // Reachable states, transitions without the universal ones.
-  const succ: number[][] = follow.map((list) => list.filter((p) => !dead(p)));
+  const succ: number[][] = a.follow.map((list) => [...list].filter((p) => !dead(p)));
+  succ.push((unanchored ? [retry, ...info.first] : [...info.first]).filter((p) => !dead(p)));
   const reach = new Uint8Array(n + 1);
   const stack = [initial];
   reach[initial] = 1;
@@ -169,12 +177,13 @@ function analyse(source: string, tree: Node, unanchored: boolean, dotAll: boolea
       }
     }
   }
-  return null;
+  const many = multiplied(succ, sets, a, comp, MAX_WAYS);
+  return many === null ? null : describeMultiplied(source, tree, a.positions, many, retry);
 }
 
 function withDotAll(n: Node): Node {
   switch (n.k) {
-    case 'set': return n.set === DOT ? { ...n, set: FULL } : n;
+    case 'set': return n.set === DOT ? { ...n, set: FULL, under: FULL } : n;
     case 'seq': return { ...n, items: n.items.map(withDotAll) };
     case 'alt': return { ...n, alts: n.alts.map(withDotAll) };
     case 'group': case 'look': case 'rep': return { ...n, body: withDotAll(n.body) };
@@ -212,4 +221,52 @@ function describePolynomial(source: string, positions: readonly Position[], p: n
   const first = slice(source, lp);
   const part = source.slice(Math.min(lp.start, lq.start), Math.max(lp.end, lq.end));
   return { kind: 'adjacent', part, message: `\`${first}\` and \`${second}\` can both match the same text (overlapping quantifiers at \`${part}\`); make them exclusive, e.g. \\S+ or [^ ]+ instead of .* before a space` };
+}
+
+function describeMultiplied(source: string, tree: Node, positions: readonly Position[], many: Multiplied, retry: number): BacktrackRisk {
+  const spots = [...many.involved, many.state].filter((s) => s !== retry).map((s) => positions[s]!);
+  const lo = Math.min(...spots.map((p) => p.start));
+  const hi = Math.max(...spots.map((p) => p.end));
+  const part = enclosing(source, tree, lo, hi);
+  return {
+    kind: 'multiplied',
+    part,
+    message: `\`${part}\` can match the same text in more than ${MAX_WAYS} ways (optional, alternative or counted parts that overlap multiply them); rewrite it so each character has one place that reads it, e.g. a{2,4} instead of a?a?a{2}`,
+  };
+}
+
+/** The source of the smallest part of the tree (a node, or a run of a sequence's items) holding lo..hi. */
+function enclosing(source: string, n: Node, lo: number, hi: number): string {
+  for (;;) {
+    if (n.k === 'seq') {
+      const items = n.items.filter((x) => spanOf(x)[1] > lo && spanOf(x)[0] < hi);
+      if (items.length === 1) {
+        n = items[0]!;
+        continue;
+      }
+      if (items.length === 0) return source.slice(lo, hi);
+      return source.slice(spanOf(items[0]!)[0], spanOf(items[items.length - 1]!)[1]);
+    }
+    if (n.k === 'group' || n.k === 'look') {
+      const [s, e] = spanOf(n.body);
+      if (s <= lo && e >= hi) {
+        n = n.body;
+        continue;
+      }
+    }
+    if (n.k === 'alt') {
+      const inner = n.alts.find((x) => spanOf(x)[0] <= lo && spanOf(x)[1] >= hi);
+      if (inner !== undefined) {
+        n = inner;
+        continue;
+      }
+    }
+    const [s, e] = spanOf(n);
+    return source.slice(Math.min(s, lo), Math.max(e, hi));
+  }
+}
+
+function spanOf(n: Node): [number, number] {
+  if (n.k === 'seq') return n.items.length === 0 ? [0, 0] : [spanOf(n.items[0]!)[0], spanOf(n.items[n.items.length - 1]!)[1]];
+  return [n.start, n.end];
 }
