@@ -1,24 +1,37 @@
 // Load-time check that a rule's regex cannot backtrack catastrophically on a line an
 // attacker writes. This file owns the verdict and its wording for the rule author; the
-// parts are syntax.ts (parser), ranges.ts (character sets), automaton.ts (positions) and
-// ambiguity.ts (the searches). It never runs the pattern. Pure: no IO.
+// parts are syntax.ts (parser), ranges.ts and unicode.ts (character sets), automaton.ts
+// (positions), ambiguity.ts (the loop searches) and degree.ts (the path count). It never
+// runs the pattern. It fails closed: what it cannot read (an exception of its own parser,
+// a construct it does not model, nesting past 200 groups) or cannot finish is refused,
+// naming the construct. Pure: no IO.
 //
 // V8's regex engine backtracks, so its worst case on a failing line grows with the number
 // of ways the pattern can match a prefix of it. The pattern is parsed into a small syntax
-// tree, turned into a position (Glushkov) automaton, and checked for the two shapes of
+// tree, turned into a position (Glushkov) automaton, and checked for the shapes of
 // ambiguity that make backtracking blow up (Weideman et al., "Analyzing matching time
 // behavior of backtracking regular expression matchers"):
 //   - exponential: one loop can read the same text along two different paths, as in
 //     (a+)+, (\w+\s?)+ or (a|a)* (the count doubles per repetition);
 //   - polynomial: two loops one after the other can both read the same text, as in
 //     \d+\d+, .*.* or an unanchored \s+$ (the engine retries at every start position, as
-//     if the pattern began with [^]*?). 64 KiB against \s+$ took 4 s on Node 20.
-// States from which every rest of the line is accepted are left out: on a line that fails
-// they are never reached, so [^]*$ or an unanchored ending cannot be a failing suffix.
-// The check is conservative: it may reject a pattern that is safe in practice (ab|ac under
-// a quantifier), never the reverse within what it models. A lookaround is a side branch
-// (its cost counts, what it excludes does not, except for tempered tokens, see Tempered in automaton.ts);
-// a backreference counts as one character of any kind: it compares text, it does not branch.
+//     if the pattern began with [^]*?). 64 KiB against \s+$ took 4 s on Node 20;
+//   - multiplied: without either, more than MAX_WAYS paths read one text into one state,
+//     as optional, alternative or counted parts that overlap multiply: (?:a?){24}a{24}
+//     took 10.8 s on an 89-byte line.
+// Bounded repetition: a quantifier of up to 32 copies is unrolled, exactly, and the path
+// count sees the product of overlapping copies; a larger bound is read as the loop it
+// costs like (X{0,1000} as X*, X{5,} as X+), for the loop searches as for anything else.
+// States from which every rest of the line is surely accepted are left out: on a line that
+// fails they are never reached, so [^]*$ or an unanchored ending cannot be a failing
+// suffix. "Surely" is an under-approximation (no assertion, lookaround, backreference or
+// loop-read bound on the way, sets as they surely match); everything else over-approximates.
+// The check is conservative: it may reject a pattern that is safe in practice, never the
+// reverse within what it models. A lookaround is a side branch (its cost counts, what it
+// excludes does not, except for tempered tokens, see Tempered in automaton.ts); a
+// backreference counts as one character of any kind: it compares text, it does not branch.
+// With the u or v flag, \p{...} classes are read exactly from the engine's tables; with i,
+// case folding beyond ASCII takes every case partner (unicode.ts).
 
 import { exponential, polynomial, scc, universalStates } from './ambiguity.js';
 import { Automaton, TooComplex, startsAnchored, type Loop, type Position } from './automaton.js';
@@ -67,7 +80,7 @@ function check(source: string, flags: string): BacktrackRisk | null {
     return analyse(source, tree, !anchored, flags.includes('s'));
   } catch (err) {
     if (err instanceof TooComplex) {
-      return { kind: 'too-complex', part: source, message: 'is too large to check for catastrophic backtracking; split it into smaller patterns or use fewer counted repetitions' };
+      return { kind: 'too-complex', part: source, message: 'it is too large for the check; split it into smaller patterns or use fewer counted repetitions' };
     }
     if (err instanceof Unsupported) {
       const part = err.construct;
