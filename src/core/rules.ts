@@ -249,6 +249,8 @@ export function compileRuleSet(spec: DetectionSpec, enabled?: readonly string[])
     }
     const fed = byMatcher.get(m.name);
     if (fed === undefined) continue; // no enabled rule uses it: never run it
+    // A refused pattern makes the set unusable; the dispatch below would parse it again.
+    if (patterns.length !== m.patterns.length) continue;
     matchers.push({
       spec: m,
       name: m.name,
