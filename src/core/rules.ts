@@ -161,7 +161,9 @@ export function compileSafe(source: string, flags: string): RegExp | string {
   const risk = backtrackRisk(source, flags);
   if (risk === null) return re;
   const shown = source.length > 200 ? `${source.slice(0, 200)}...` : source;
-  return `pattern \`${shown}\` can backtrack catastrophically: ${risk.message}`;
+  // The check fails closed: a pattern it cannot read or finish is refused, with why.
+  const verdict = risk.kind === 'unsupported' || risk.kind === 'too-complex' ? 'cannot be checked for catastrophic backtracking' : 'can backtrack catastrophically';
+  return `pattern \`${shown}\` ${verdict}: ${risk.message}`;
 }
 
 /**
@@ -247,6 +249,8 @@ export function compileRuleSet(spec: DetectionSpec, enabled?: readonly string[])
     }
     const fed = byMatcher.get(m.name);
     if (fed === undefined) continue; // no enabled rule uses it: never run it
+    // A refused pattern makes the set unusable; the dispatch below would parse it again.
+    if (patterns.length !== m.patterns.length) continue;
     matchers.push({
       spec: m,
       name: m.name,

@@ -61,3 +61,54 @@ describe('a rule pattern that can backtrack catastrophically', () => {
     assert.match(r.stderr, /can backtrack catastrophically/);
   });
 });
+
+// Issue 16: the holes of the check, through the real CLI.
+function rulesWith(pattern) {
+  const dir = tempDir();
+  const rules = path.join(dir, 'custom.yaml');
+  fs.writeFileSync(rules, [
+    'matchers:',
+    '  - name: hole',
+    '    patterns:',
+    `      - '${pattern.replace(/'/g, "''")}'`,
+    'rules:',
+    '  - name: hole',
+    '    matcher: hole',
+    '    key: ip',
+    '    window_secs: 60',
+    '    threshold: 2',
+    '',
+  ].join('\n'));
+  const cfg = path.join(dir, 'logward.yaml');
+  fs.writeFileSync(cfg, `rules:\n  files: [${rules}]\n`);
+  return { rules, cfg };
+}
+
+describe('the check has no holes', () => {
+  test('validate refuses counted repetition that multiplies the ways to read a line, and exits 78', async () => {
+    const src = String.raw`^(?<ip>\S+) (?:a?){24}a{24}$`;
+    const { rules, cfg } = rulesWith(src);
+    const r = await runCli(['validate', '--config', cfg]);
+    assert.equal(r.code, 78, r.stderr);
+    const problem = r.stderr.split('\n').find((l) => l.includes('backtrack'));
+    assert.ok(problem?.includes(`${rules}: matchers.hole.patterns[0]: pattern \`${src}\` can backtrack catastrophically: \`(?:a?){24}\` can match the same text in more than 32 ways`), r.stderr);
+  });
+
+  test('validate refuses a pattern the check cannot read, naming why, and exits 78', async () => {
+    // 3000 nested groups around (?:a+)+: the engine compiles it (26 "a" and "!" then take
+    // minutes); the check's parser used to overflow its stack and let it through.
+    const src = `^${'('.repeat(3000)}(?:a+)+${')'.repeat(3000)}$`;
+    const { rules, cfg } = rulesWith(src);
+    const r = await runCli(['validate', '--config', cfg]);
+    assert.equal(r.code, 78, r.stderr);
+    const problem = r.stderr.split('\n').find((l) => l.includes('matchers.hole'));
+    assert.ok(problem?.includes(`${rules}: matchers.hole.patterns[0]: pattern \`^((((`), r.stderr);
+    assert.match(problem, /\.\.\.` cannot be checked for catastrophic backtracking: the check does not understand groups nested deeper than 200 at offset \d+; rewrite the pattern without it$/);
+  });
+
+  test('validate accepts (a|ab){30}: one way to read any text, linear on every line', async () => {
+    const { cfg } = rulesWith('^(?<ip>\\S+) (a|ab){30}$');
+    const r = await runCli(['validate', '--config', cfg]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});

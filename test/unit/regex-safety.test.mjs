@@ -4,64 +4,17 @@ import { backtrackRisk } from '../../dist/core/regex/safety.js';
 import { compileRuleSet } from '../../dist/core/rules.js';
 import { loadConfig } from '../../dist/config/load.js';
 
-// Each accepted pattern is a shape rule authors need; each rejected one blows up on a
-// crafted line (the comment says which line).
-const ACCEPTED = [
-  String.raw`^Failed password for (?<user>\S+) from (?<ip>\S+) port \d+ ssh2$`,
-  String.raw`^"(?:[^"\\]|\\.)*" 40[13] `, // branches start with different characters
-  String.raw`^(\d+\.)+\d+$`, // each repetition ends with a dot the digits cannot read
-  String.raw`^\S*(?: +\S+)* *$`, // a space starts each repetition
-  String.raw`^(?:ab|cd)+$`,
-  String.raw`^(?:a|ab)*c$`, // overlapping first characters, but one way to read any text
-  String.raw`^a{2,5}b{0,3}$`,
-  String.raw`^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$`,
-  String.raw`\d+`, // unanchored, but any digit ends the match: it cannot fail after one
-  String.raw`error: (?<msg>.*)`,
-  String.raw`^(a+)+`, // no end anchor: the first a already matches
-  String.raw`^.*$`,
-  String.raw`^(?:a|b)*c$`,
-  String.raw`^x(?=.*y)`,
-  String.raw`^(?<w>a)\k<w>+$`,
-  String.raw`^(?<user>.*?) from (?<ip>\S+)(?: port \d+)?(?:: [\s\S]*)?$`, // the tail cannot fail
-  String.raw`^(?<user>(?:(?! from ).)*) from (?<ip>\S+) .*$`, // tempered: the name stops at the first " from "
-  String.raw`^user=(?<user>\S*(?:\s+\S+)*)\s*$`,
-  String.raw`^\[?(?:ERROR|CRITICAL|FATAL)\]?(?::|\s)`,
-  String.raw`^(?:\w+ )+\w+$`,
-  String.raw`^[^:]+: [^:]+$`,
-  String.raw`^\((?:[^()]|\([^()]*\))*\)$`,
-];
-
-const REJECTED = [
-  // [pattern, kind, offending part]
-  [String.raw`^(a+)+$`, 'nested', '(a+)+'], // "aaaa...!"
-  [String.raw`^(a*)*$`, 'nested', '(a*)*'],
-  [String.raw`^(\w+\s?)+$`, 'nested', String.raw`(\w+\s?)+`], // "aaaa...!"
-  [String.raw`^([a-z0-9.]+\.)+com$`, 'nested', String.raw`([a-z0-9.]+\.)+`], // "a.a.a.a...!"
-  [String.raw`^(?:(?:a+){2,})$`, 'nested', null],
-  [String.raw`^(x+x+)+y$`, 'nested', '(x+x+)+'],
-  [String.raw`^(a|a)+$`, 'alternation', '(a|a)+'],
-  [String.raw`^(\d|\w)+$`, 'alternation', String.raw`(\d|\w)+`],
-  [String.raw`^(?:a|a){1,1000}$`, 'alternation', null], // read as unbounded beyond the unroll budget
-  [String.raw`^\d+\d+x$`, 'adjacent', null], // "1111...1"
-  [String.raw`^.*.*x$`, 'adjacent', null],
-  [String.raw`^.*a.*$`, 'adjacent', null], // "aaaa...\u2028": $ fails after every split
-  [String.raw`^(?<user>.*?) from (?<ip>\S+)(?: port \d+)?(?:: .*)?$`, 'adjacent', null], // " from a: " x N + "\u2028"
-  [String.raw`^\s*(?<user>\S*)\s*:$`, 'adjacent', null],
-  [String.raw`\s+$`, 'unanchored', String.raw`\s+`], // "a" + spaces + "a": 4 s at 64 KiB
-  [String.raw`\d+x`, 'unanchored', String.raw`\d+`],
-  [String.raw`^x(?=(a+)+y)`, 'nested', '(a+)+'], // a lookahead costs as much as the pattern
-  ['^' + 'a'.repeat(5000) + '$', 'too-complex', null],
-];
+import { ACCEPTED, REJECTED } from '../helpers/regex-cases.mjs';
 
 describe('backtrackRisk', () => {
-  for (const src of ACCEPTED) {
-    test(`accepts ${src}`, () => {
-      assert.equal(backtrackRisk(src), null);
+  for (const [src, flags = ''] of ACCEPTED.map((x) => (Array.isArray(x) ? x : [x]))) {
+    test(`accepts ${src}${flags === '' ? '' : ` (${flags})`}`, () => {
+      assert.equal(backtrackRisk(src, flags), null);
     });
   }
-  for (const [src, kind, part] of REJECTED) {
-    test(`rejects ${src.length > 60 ? `${src.slice(0, 60)}...` : src} (${kind})`, () => {
-      const risk = backtrackRisk(src);
+  for (const [src, kind, part, flags = ''] of REJECTED) {
+    test(`rejects ${src.length > 60 ? `${src.slice(0, 60)}...` : src}${flags === '' ? '' : ` /${flags}`} (${kind})`, () => {
+      const risk = backtrackRisk(src, flags);
       assert.notEqual(risk, null, 'expected a risk');
       assert.equal(risk.kind, kind, risk.message);
       if (part !== null) assert.equal(risk.part, part);

@@ -10,11 +10,14 @@ import { MAX_CP, contains, intersect, intersects, type Ranges } from './ranges.j
 
 /**
  * States from which every rest of the line is accepted (a subset construction over the
- * character classes, bounded). On a failing line such a state is never reached.
+ * character classes, bounded). On a failing line such a state is never reached. It must
+ * never call a state universal that is not: it follows only free edges (no assertion,
+ * lookaround or backreference on them), reads only what each position surely matches
+ * (`under`) and never enters a blocked position (see automaton.ts).
  */
 export function universalStates(positions: readonly Position[], follow: readonly number[][], lastFree: ReadonlySet<number>, lastDollar: ReadonlySet<number>): boolean[] {
   const bounds = new Set<number>([0]);
-  for (const p of positions) for (const [lo, hi] of p.set) {
+  for (const p of positions) for (const [lo, hi] of p.under) {
     bounds.add(lo);
     if (hi < MAX_CP) bounds.add(hi + 1);
   }
@@ -24,6 +27,7 @@ export function universalStates(positions: readonly Position[], follow: readonly
   for (let s = 0; s < positions.length; s++) {
     // Only loops matter for ambiguity; a state without a self-loop is cheap to keep.
     if (!lastDollar.has(s) && !lastFree.has(s)) continue;
+    if (positions[s]!.blocked) continue;
     out[s] = isUniversal([s], positions, follow, lastFree, lastDollar, reps, memo);
   }
   return out;
@@ -55,7 +59,12 @@ function isUniversal(
     }
     for (const c of reps) {
       const next = new Set<number>();
-      for (const s of cur) for (const t of follow[s]!) if (contains(positions[t]!.set, c)) next.add(t);
+      for (const s of cur) {
+        for (const t of follow[s]!) {
+          const p = positions[t]!;
+          if (!p.blocked && contains(p.under, c)) next.add(t);
+        }
+      }
       if (next.size === 0) {
         ok = false;
         break;

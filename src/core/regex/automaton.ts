@@ -1,6 +1,13 @@
 // The position (Glushkov) automaton of a parsed regex, for the backtracking check (see
 // safety.ts): one state per character set of the pattern, with the loops around it
-// and which constructs made each edge. Pure: no IO.
+// and which constructs made each edge. A counted repetition of up to UNROLL_MAX copies is
+// unrolled (a{2,4} is a a (a (a)?)?, exact, so degree.ts counts the ways overlapping
+// copies multiply); a larger bound is read as a loop (a{0,1000} as a*), because walking a
+// thousand copies again from each start or split costs what a loop costs: it has every
+// path the copies have and more, and its positions are `blocked`: nothing that reasons
+// about what surely matches may pass them. Edges are
+// `free` when no assertion, lookaround or backreference lies on them: only free edges
+// count for "every rest of the line is accepted" (see universalStates). Pure: no IO.
 
 import { FULL, type Ranges } from './ranges.js';
 import type { Node } from './syntax.js';
@@ -12,6 +19,10 @@ export interface Loop {
 
 export interface Position {
   readonly set: Ranges;
+  /** Code points this position surely matches (see syntax.ts); `set` may hold more. */
+  readonly under: Ranges;
+  /** Read as a loop though it is counted, or a backreference or lookaround text: never "surely". */
+  readonly blocked: boolean;
   readonly start: number;
   readonly end: number;
   /** Unbounded quantifiers around this position, innermost first (source ranges). */
@@ -26,12 +37,15 @@ export interface Info {
   /** Can match empty passing no assertion at all. */
   readonly nullableFree: boolean;
   readonly first: readonly number[];
+  /** First positions reached passing no assertion. */
+  readonly firstFree: readonly number[];
   readonly last: readonly number[];
   readonly lastDollar: readonly number[];
   readonly lastFree: readonly number[];
 }
 
-/** Counted repetitions are unrolled up to this many positions, then read as unbounded. */
+/** Counted repetitions are unrolled up to this many copies and positions, then read as loops. */
+const UNROLL_MAX = 32;
 const UNROLL_BUDGET = 600;
 /** Patterns larger than this are not checked exhaustively (they are rejected). */
 const MAX_POSITIONS = 4000;
@@ -49,6 +63,8 @@ interface Tempered {
 export class Automaton {
   readonly positions: Position[] = [];
   readonly follow: Set<number>[] = [];
+  /** The edges of follow that pass no assertion, lookaround or backreference. */
+  readonly freeFollow: Set<number>[] = [];
   /**
    * Edges added by two different constructs, as a -> a by both loops of (a+)+: the
    * position automaton merges them, but the engine tries each, so they are two paths.
@@ -60,6 +76,8 @@ export class Automaton {
   private readonly tempered = new Map<Node, number>();
   private readonly temperedList: Tempered[] = [];
   private active: number[] = [];
+  /** Inside a repetition read as a loop, or a lookaround: positions made here are blocked. */
+  private blocking = 0;
 
   constructor(private readonly source: string) {}
 
@@ -107,25 +125,29 @@ export class Automaton {
   build(n: Node, loops: readonly Loop[]): Info {
     switch (n.k) {
       case 'set': {
-        const p = this.add(n.set, n.start, n.end, loops);
+        const p = this.add(n.set, n.under, n.start, n.end, loops);
         for (const id of this.active) addTo(this.loopOf, p, id);
         return this.leaf(p);
       }
       case 'backref': {
-        // It compares text, it does not branch: one way to match, linear in the group's length.
-        const p = this.add(FULL, n.start, n.end, loops);
-        return { ...this.leaf(p), nullable: true, nullableDollar: true, nullableFree: true };
+        // It compares text, it does not branch: one way to match, linear in the group's
+        // length. What it matches is unknown here, so nothing passes it "surely".
+        const p = this.add(FULL, [], n.start, n.end, loops);
+        return { nullable: true, nullableDollar: false, nullableFree: false, first: [p], firstFree: [], last: [p], lastDollar: [], lastFree: [] };
       }
       case 'assert':
-        return { nullable: true, nullableDollar: n.dollar, nullableFree: false, first: [], last: [], lastDollar: [], lastFree: [] };
+        return { ...EMPTY, nullableDollar: n.dollar, nullableFree: false };
       case 'look': {
         // A side branch that ends nowhere: what the lookaround reads costs time at every
         // position it is tried from, but never lets the pattern go on from where it ended.
+        // A lookbehind reads backwards: its body is built in reverse.
         const saved = this.active;
         this.active = [];
-        const body = this.build(n.body, loops);
+        this.blocking++;
+        const body = this.build(n.behind ? reversed(n.body) : n.body, loops);
+        this.blocking--;
         this.active = saved;
-        return { nullable: true, nullableDollar: false, nullableFree: false, first: body.first, last: [], lastDollar: [], lastFree: [] };
+        return { ...EMPTY, nullableDollar: false, nullableFree: false, first: body.first };
       }
       case 'group':
         return this.build(n.body, loops);
@@ -136,6 +158,7 @@ export class Automaton {
           nullableDollar: infos.some((x) => x.nullableDollar),
           nullableFree: infos.some((x) => x.nullableFree),
           first: infos.flatMap((x) => x.first),
+          firstFree: infos.flatMap((x) => x.firstFree),
           last: infos.flatMap((x) => x.last),
           lastDollar: infos.flatMap((x) => x.lastDollar),
           lastFree: infos.flatMap((x) => x.lastFree),
@@ -146,7 +169,7 @@ export class Automaton {
         const infos = n.items.map((item) => this.build(item, loops));
         for (const x of infos) acc = acc === null ? x : this.concat(acc, x);
         this.markGuards(n.items, infos);
-        return acc ?? { nullable: true, nullableDollar: true, nullableFree: true, first: [], last: [], lastDollar: [], lastFree: [] };
+        return acc ?? EMPTY;
       }
       case 'rep': {
         const id = this.tempered.get(n);
@@ -163,19 +186,23 @@ export class Automaton {
   private rep(n: Extract<Node, { k: 'rep' }>, loops: readonly Loop[]): Info {
     const size = countPositions(n.body);
     let { min, max } = n;
-    // Unrolling a{2,5} is exact; beyond the budget read it as a+ / a*, which can only add
-    // ambiguity (the check stays on the safe side).
-    if (size * Math.min(max === Infinity ? min + 1 : max, 1e9) > UNROLL_BUDGET) {
+    // Unrolling a{2,5} is exact; beyond the budget read it as a+ / a*, which has every
+    // path of the copies (the check stays on the safe side) but not their count: its
+    // positions are blocked (see the file's opening paragraph).
+    const copies = Math.min(max === Infinity ? min + 1 : max, 1e9);
+    const loop = copies > UNROLL_MAX || size * copies > UNROLL_BUDGET;
+    if (loop) {
       max = Infinity;
       min = Math.min(min, 1);
+      this.blocking++;
     }
     const parts: Info[] = [];
     for (let i = 0; i < min - (max === Infinity && min > 0 ? 1 : 0); i++) parts.push(this.build(n.body, loops));
     if (max === Infinity) {
       const inner = [{ start: n.start, end: n.end }, ...loops];
       const x = this.build(n.body, inner);
-      for (const l of x.last) for (const f of x.first) this.link(l, f);
-      parts.push(min > 0 ? x : { ...x, nullable: true, nullableDollar: true, nullableFree: true });
+      this.linkAll(x, x);
+      parts.push(min > 0 ? x : optional(x));
     } else {
       // (a(a(a)?)?)? for the optional copies, so a{0,3} has no two ways to read "aa".
       let opt: Info | null = null;
@@ -183,43 +210,70 @@ export class Automaton {
       for (let i = min; i < max; i++) copies.push(this.build(n.body, loops));
       for (let i = copies.length - 1; i >= 0; i--) {
         const x: Info = opt === null ? copies[i]! : this.concat(copies[i]!, opt);
-        opt = { ...x, nullable: true, nullableDollar: true, nullableFree: true };
+        opt = optional(x);
       }
       if (opt !== null) parts.push(opt);
     }
+    if (loop) this.blocking--;
     let acc: Info | null = null;
     for (const x of parts) acc = acc === null ? x : this.concat(acc, x);
-    return acc ?? { nullable: true, nullableDollar: true, nullableFree: true, first: [], last: [], lastDollar: [], lastFree: [] };
+    return acc ?? EMPTY;
+  }
+
+  /** Links a's ends to b's starts; an edge is free when neither side passes an assertion. */
+  private linkAll(a: Info, b: Info): void {
+    const lastFree = new Set(a.lastFree);
+    const firstFree = new Set(b.firstFree);
+    for (const l of a.last) for (const f of b.first) this.link(l, f, lastFree.has(l) && firstFree.has(f));
   }
 
   private concat(a: Info, b: Info): Info {
-    for (const l of a.last) for (const f of b.first) this.link(l, f);
+    this.linkAll(a, b);
     return {
       nullable: a.nullable && b.nullable,
       nullableDollar: a.nullableDollar && b.nullableDollar,
       nullableFree: a.nullableFree && b.nullableFree,
       first: a.nullable ? [...a.first, ...b.first] : a.first,
+      firstFree: a.nullableFree ? [...a.firstFree, ...b.firstFree] : a.firstFree,
       last: b.nullable ? [...b.last, ...a.last] : b.last,
       lastDollar: b.nullableDollar ? [...b.lastDollar, ...a.lastDollar] : b.lastDollar,
       lastFree: b.nullableFree ? [...b.lastFree, ...a.lastFree] : b.lastFree,
     };
   }
 
-  link(from: number, to: number): void {
+  link(from: number, to: number, free: boolean): void {
     const f = this.follow[from]!;
     if (f.has(to)) this.doubled.push([from, to]);
     else f.add(to);
+    if (free) this.freeFollow[from]!.add(to);
   }
 
-  add(set: Ranges, start: number, end: number, loops: readonly Loop[]): number {
+  add(set: Ranges, under: Ranges, start: number, end: number, loops: readonly Loop[]): number {
     if (this.positions.length >= MAX_POSITIONS) throw new TooComplex();
-    this.positions.push({ set, start, end, loops });
+    this.positions.push({ set, under, blocked: this.blocking > 0, start, end, loops });
     this.follow.push(new Set());
+    this.freeFollow.push(new Set());
     return this.positions.length - 1;
   }
 
   private leaf(p: number): Info {
-    return { nullable: false, nullableDollar: false, nullableFree: false, first: [p], last: [p], lastDollar: [p], lastFree: [p] };
+    return { nullable: false, nullableDollar: false, nullableFree: false, first: [p], firstFree: [p], last: [p], lastDollar: [p], lastFree: [p] };
+  }
+}
+
+const EMPTY: Info = { nullable: true, nullableDollar: true, nullableFree: true, first: [], firstFree: [], last: [], lastDollar: [], lastFree: [] };
+
+function optional(x: Info): Info {
+  return { ...x, nullable: true, nullableDollar: true, nullableFree: true };
+}
+
+/** The node read right to left, as the engine reads a lookbehind (nested lookarounds keep their own direction). */
+function reversed(n: Node): Node {
+  switch (n.k) {
+    case 'seq': return { ...n, items: n.items.map(reversed).reverse() };
+    case 'alt': return { ...n, alts: n.alts.map(reversed) };
+    case 'group': case 'rep': return { ...n, body: reversed(n.body) };
+    default: return n;
   }
 }
 
