@@ -5,9 +5,10 @@
 // the whole file in one go instead of one error per restart. A part that fails the schema
 // does not stop the checks of the others (salvage).
 
-import fs from 'node:fs';
 import path from 'node:path';
-import { AppError, describeSystemError } from '../util/errors.js';
+import { AppError } from '../util/errors.js';
+import { CONFIG_FILE_MAX_BYTES, fileLabel, readSmallFile } from '../util/small-file.js';
+import { oneLine } from '../util/text.js';
 import { compileRuleSet, type CompiledRuleSet, type DetectionSpec, type Problem } from '../core/rules.js';
 import { checkTimeZone } from '../core/time.js';
 import type { Config, SourceConfig } from './types.js';
@@ -53,16 +54,16 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
   const source = located.file;
   let doc: unknown = {};
   const problems: Problem[] = [];
+  // The file and, when it is a link, the file it leads to: the one an operator edits.
+  let label = source;
   if (source !== null) {
-    let text: string;
-    try {
-      text = fs.readFileSync(source, 'utf8');
-    } catch (err) {
-      throw new AppError('CONFIG_NOT_FOUND', `cannot read config file ${source} (${describeSystemError(err)}); ${READ_HINT[located.origin]}`);
-    }
-    doc = parseYaml(text, source, problems);
+    // A regular file of at most 1 MiB: never a device, a FIFO, or a secret's content echoed.
+    const read = readSmallFile(source, CONFIG_FILE_MAX_BYTES);
+    if (!read.ok) throw new AppError('CONFIG_NOT_FOUND', `cannot read config file ${fileLabel(source, read.realPath)} (${read.reason}); ${READ_HINT[located.origin]}`);
+    label = fileLabel(source, read.realPath);
+    doc = parseYaml(read.text, source, problems);
     // Nothing more can be checked in a file that does not parse.
-    if (problems.length > 0) throw invalid(source, problems);
+    if (problems.length > 0) throw invalid(label, problems);
     doc = interpolateTree(doc, env, (name, at) => problems.push({ path: `${source}: ${at}`, message: `environment variable ${name} is not set; set it or write \${${name}:-default}` }));
   }
   const where = source ?? '(defaults)';
@@ -79,18 +80,18 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
   try {
     checkTimeZone(timeZone);
   } catch {
-    problems.push({ path: `${where}: input.timezone`, message: `unknown time zone "${raw.input.timezone}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
+    problems.push({ path: `${where}: input.timezone`, message: `unknown time zone "${oneLine(raw.input.timezone, 60)}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
   }
 
   let runZone = raw.run.timezone === 'local' ? Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' : raw.run.timezone;
   try {
     checkTimeZone(runZone);
   } catch {
-    problems.push({ path: `${where}: run.timezone`, message: `unknown time zone "${raw.run.timezone}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
+    problems.push({ path: `${where}: run.timezone`, message: `unknown time zone "${oneLine(raw.run.timezone, 60)}"; use an IANA name such as UTC or Europe/Berlin, or "local"` });
     runZone = 'UTC';
   }
   for (const [key, expr] of [['report_cron', raw.run.report_cron], ['digest_cron', raw.run.digest_cron]] as const) {
-    if (!validateCron(expr)) problems.push({ path: `${where}: run.${key}`, message: `"${expr}" is not a cron expression; use five fields such as "0 * * * *" (minute hour day month weekday)` });
+    if (!validateCron(expr)) problems.push({ path: `${where}: run.${key}`, message: `"${oneLine(expr, 60)}" is not a cron expression; use five fields such as "0 * * * *" (minute hour day month weekday)` });
   }
 
   const httpToken = raw.http.token === null || raw.http.token === '' ? null : raw.http.token;
@@ -143,7 +144,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
   const { ruleset, problems: ruleProblems } = compileRuleSet(detection, enabled);
   problems.push(...ruleProblems);
   if (opts.checkHost === true) problems.push(...hostProblems(raw, where, env));
-  if (problems.length > 0) throw invalid(source, problems);
+  if (problems.length > 0) throw invalid(label, problems);
 
   const config: Config = deepFreeze({
     source,

@@ -1,13 +1,13 @@
-// The rule files: found by their globs, each read, parsed and checked against the rule
-// file schema, matchers and rules collected with unique names across files, windows in ms
-// and "the cooldown follows the window unless given" applied in one place (retimed). It
-// reads files and reports problems; it never compiles a pattern (core/rules.ts does).
+// The rule files: found by their globs, each read (a small regular file only, see
+// util/small-file.ts), parsed and checked against the rule file schema, matchers and
+// rules collected with unique names across files, windows in ms and "the cooldown follows
+// the window unless given" applied in one place (retimed). It reads files and reports
+// problems; it never compiles a pattern (core/rules.ts does).
 
-import fs from 'node:fs';
 import type { MatcherSpec, Problem, RuleSpec } from '../core/rules.js';
 import type { Severity } from '../core/types.js';
-import { describeSystemError } from '../util/errors.js';
 import { expandGlob } from '../util/glob.js';
+import { CONFIG_FILE_MAX_BYTES, fileLabel, readSmallFile } from '../util/small-file.js';
 import { ruleFileSchema, zodProblems, type RawRuleFile } from './schema.js';
 import { parseYaml } from './yaml.js';
 
@@ -36,17 +36,18 @@ export function loadRuleFiles(patterns: readonly string[], problems: Problem[]):
     for (const file of found) {
       if (files.includes(file)) continue;
       files.push(file);
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (err) {
-        problems.push({ path: file, message: `cannot read rule file (${describeSystemError(err)})` });
+      // A glob may match a link to a device or to a secret: only a small regular file is
+      // read, and its problems name the file the link leads to.
+      const read = readSmallFile(file, CONFIG_FILE_MAX_BYTES);
+      const label = fileLabel(file, read.realPath);
+      if (!read.ok) {
+        problems.push({ path: label, message: `cannot read rule file (${read.reason})` });
         continue;
       }
-      const doc = parseYaml(text, file, problems);
+      const doc = parseYaml(read.text, label, problems);
       const res = ruleFileSchema.safeParse(doc ?? {});
       if (!res.success) {
-        problems.push(...zodProblems(res.error, file));
+        problems.push(...zodProblems(res.error, label));
         continue;
       }
       addRuleFile(res.data, file, matchers, rules, seenMatchers, seenRules, problems);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { FORMAT_NAMES, SEVERITIES } from '../core/types.js';
 import { MAX_WINDOW_MS } from '../core/window.js';
 import type { Problem } from '../core/rules.js';
+import { oneLine } from '../util/text.js';
 
 const posInt = z.number().int().positive();
 /** Windows up to core's limit (30 days): the window store keeps times as 32-bit millisecond offsets. */
@@ -237,13 +238,31 @@ export const ruleFileSchema = z.strictObject({
 
 export type RawRuleFile = z.infer<typeof ruleFileSchema>;
 
+/** Unknown keys named in one problem; a file that is no config at all has hundreds. */
+const MAX_KEYS_SHOWN = 3;
+
 /** Schema issues as problems with their config path (`rules[2].pattern`) and a hint for unknown keys. */
 export function zodProblems(error: z.ZodError, file: string): Problem[] {
   return error.issues.map((issue) => {
-    const p = issue.path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`)).join('');
+    const p = issue.path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? keyText(String(seg)) : `.${keyText(String(seg))}`)).join('');
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against config/logward.yaml`;
+    if (issue.code === 'unrecognized_keys') {
+      const shown = issue.keys.slice(0, MAX_KEYS_SHOWN).map((k) => `"${keyText(k)}"`);
+      const more = issue.keys.length - shown.length;
+      message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}; check the spelling against config/logward.yaml`;
+    }
     return { path: `${file}: ${p === '' ? '(top level)' : p}`, message };
   });
+}
+
+/**
+ * A key of the file as a message shows it. A key is text of the file, and the file may be
+ * a link to a secret (/etc/shadow's "root:$6$...:" lines are YAML keys): a key that is not
+ * a plain name shows only its leading name characters, and no key more than 40.
+ */
+function keyText(key: string): string {
+  if (/^[A-Za-z0-9_.-]{1,40}$/.test(key)) return key;
+  const lead = /^[A-Za-z0-9_.-]{0,40}/.exec(key)?.[0] ?? '';
+  return `${oneLine(lead, 40)}…`;
 }
 

@@ -6,13 +6,14 @@
 import YAML from 'yaml';
 import type { Problem } from '../core/rules.js';
 import { interpolate } from './env.js';
+import { oneLine } from '../util/text.js';
 
 export function parseYaml(text: string, file: string, problems: Problem[]): unknown {
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
-      problems.push({ path: pos === undefined ? file : `${file}:${pos.line}:${pos.col}`, message: `YAML syntax: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}` });
+      problems.push({ path: pos === undefined ? file : `${file}:${pos.line}:${pos.col}`, message: `YAML syntax: ${excerpt((e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, ''))}` });
     }
     return {};
   }
@@ -22,7 +23,7 @@ export function parseYaml(text: string, file: string, problems: Problem[]): unkn
     // library's bound (a "billion laughs" file).
     value = doc.toJS();
   } catch (err) {
-    problems.push({ path: file, message: `YAML: ${err instanceof Error ? err.message : String(err)}` });
+    problems.push({ path: file, message: `YAML: ${excerpt(err instanceof Error ? err.message : String(err))}` });
     return {};
   }
   if (isCyclic(value, new Set())) {
@@ -30,6 +31,14 @@ export function parseYaml(text: string, file: string, problems: Problem[]): unkn
     return {};
   }
   return value;
+}
+
+/**
+ * A parser message quotes the text it stumbled on (a tag, an alias, a directive): one
+ * line, escaped, short, since the file may be a link to a secret.
+ */
+function excerpt(message: string): string {
+  return oneLine(message, 100);
 }
 
 function isCyclic(v: unknown, ancestors: Set<object>): boolean {
