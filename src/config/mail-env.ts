@@ -4,10 +4,9 @@
 // returned, not thrown: only what sends mail refuses to start with them. The password is
 // a secret: no problem text ever contains it.
 
-import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { describeSystemError } from '../util/errors.js';
+import { CONFIG_FILE_MAX_BYTES, readSmallFile } from '../util/small-file.js';
 import type { RawConfig } from './schema.js';
 import type { Config, MailAddressing, SmtpSettings } from './types.js';
 
@@ -69,14 +68,14 @@ export function readSmtpSettings(env: NodeJS.ProcessEnv, config: MailSource): { 
   let ca: string | null = null;
   const caFile = config.mail.caFile;
   if (caFile !== null) {
-    try {
-      ca = fs.readFileSync(caFile, 'utf8');
-      if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-        problems.push(`${where}: mail.ca_file: ${caFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"); give the CA certificate in PEM form`);
-        ca = null;
-      }
-    } catch (err) {
-      problems.push(`${where}: mail.ca_file: cannot read ${caFile} (${describeSystemError(err)}); check the path`);
+    // A small regular file only: a CA bundle is a few KiB; /dev/zero or a FIFO must not be read.
+    const read = readSmallFile(caFile, CONFIG_FILE_MAX_BYTES);
+    if (!read.ok) {
+      problems.push(`${where}: mail.ca_file: cannot read ${caFile}${read.realPath !== null && read.realPath !== caFile ? ` -> ${read.realPath}` : ''} (${read.reason}); check the path`);
+    } else if (!read.text.includes('-----BEGIN CERTIFICATE-----')) {
+      problems.push(`${where}: mail.ca_file: ${caFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"); give the CA certificate in PEM form`);
+    } else {
+      ca = read.text;
     }
   }
 

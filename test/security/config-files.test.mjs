@@ -206,3 +206,16 @@ describe('.env follows the same rules', () => {
     assert.match(linked.stdout, /time zone: Europe\/Paris/);
   });
 });
+
+describe('mail.ca_file', () => {
+  test('is read only when it is a small regular file: /dev/zero is refused by validate within seconds', async () => {
+    const dir = tempDir('logward-cf-ca-');
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, 'mail:\n  ca_file: /dev/zero\n');
+    const r = await runBounded(['validate', '--config', cfg]);
+    assert.equal(r.killed, false, `validate hung: killed after ${KILL_AFTER_MS} ms`);
+    assert.ok(r.ms < MAX_WALL_MS, `validate took ${r.ms} ms`);
+    assert.equal(r.code, 78, r.stderr + r.stdout);
+    assert.match(r.stderr + r.stdout, /mail\.ca_file: cannot read \/dev\/zero \(.*device.*\)/);
+  });
+});
