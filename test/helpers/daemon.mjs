@@ -80,7 +80,12 @@ export function seen(dir) {
   return events(dir).map((e) => lineOfIp(e.ip));
 }
 
-export async function waitFor(check, what, timeoutMs = 10_000) {
+/**
+ * Polls check until it holds. The bound only ends a test that would otherwise hang: the
+ * daemon's start, a backlog or a rotation take many seconds on a loaded machine (load 10
+ * on 2 cores here), and a test that passes must not depend on them being quick.
+ */
+export async function waitFor(check, what, timeoutMs = 60_000) {
   const t0 = Date.now();
   for (;;) {
     if (check()) return;
