@@ -6,6 +6,7 @@
 import { loadConfig, rulesOf } from '../config/load.js';
 import { Detector, type DetectorListener } from '../core/detector.js';
 import type { DetectionEvent } from '../core/types.js';
+import { visibleLine } from '../core/visible.js';
 import { resolveInputs, readLines } from '../sources/file-batch.js';
 import { AppError } from '../util/errors.js';
 import type { Clock } from '../util/clock.js';
@@ -165,7 +166,9 @@ function parseExpect(text: string, rules: ReadonlySet<string>): Expectation[] | 
     const { rule, ...fields } = item as Record<string, unknown>;
     if (!rules.has(rule as string)) return `expectation names unknown rule "${String(rule)}"`;
     const f: Record<string, string | null> = {};
-    for (const [k, val] of Object.entries(fields)) f[k] = val === null ? null : String(val);
+    // Events hold what the patterns saw (controls escaped, see core/visible.ts): a value
+    // written as the log holds it compares as the event shows it.
+    for (const [k, val] of Object.entries(fields)) f[k] = val === null ? null : visibleLine(String(val));
     out.push({ rule: rule as string, fields: f });
   }
   return out;

@@ -20,6 +20,7 @@ export interface DetectorSnapshot {
   rules: Record<string, KeySnapshot[]>;
 }
 import { detach, keep } from './split.js';
+import { visibleLine } from './visible.js';
 
 export interface DetectorListener extends IncidentListener {
   event(ev: DetectionEvent): void;
@@ -238,8 +239,12 @@ export class DetectorSource {
     this.lineNo = n - 1 - this.pending.length;
   }
 
-  /** Feeds one line (without its newline). */
-  line(text: string): void {
+  /**
+   * Feeds one line (without its newline). From here on, parsers, patterns and events see
+   * it with separators and controls escaped (see visible.ts), whichever source fed it.
+   */
+  line(raw: string): void {
+    const text = visibleLine(raw);
     if (this.chain === null) {
       this.pending.push(text);
       if (this.pending.length >= DETECT_LINES) this.settle();

@@ -55,7 +55,7 @@ export interface DetectionEvent {
   user: string | null;
   host: string | null;
   program: string | null;
-  /** The raw line, for samples. */
+  /** The line as the rules saw it (controls and separators escaped, see visible.ts), for samples. */
   text: string;
 }
 

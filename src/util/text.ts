@@ -15,9 +15,14 @@ function hex(c: string, width: number): string {
   return c.charCodeAt(0).toString(16).padStart(width, '0');
 }
 
+/** The visible escape of one UTF-16 unit: \x1b below U+0100, \u2028 above. */
+export function escapeUnit(c: string): string {
+  return c.charCodeAt(0) < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`;
+}
+
 /** Control characters shown as escapes (\x1b, \u202e) that a terminal or mail reader will not interpret. */
 export function escapeControls(s: string): string {
-  return s.replace(CONTROL, (c) => (c.charCodeAt(0) < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+  return s.replace(CONTROL, escapeUnit);
 }
 
 /** One line, control characters escaped (a tab becomes a space), at most `max` characters. */

@@ -37,6 +37,22 @@ describe('logward test-rules', () => {
     assert.match(r.stderr, /3 lines disagree/);
   });
 
+  test('compares an expected user with separators as the log holds it or as events show it', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'sep.log');
+    fs.writeFileSync(log, [
+      // JSON's \u2028 is the raw separator; \\u2028 is its visible escape, as events hold it.
+      '# expect: {"rule": "ssh_bruteforce", "ip": "203.0.113.7", "user": "ro\\u2028ot"}',
+      'Oct 14 12:01:10 host1 sshd[1]: Failed password for ro\u2028ot from 203.0.113.7 port 1 ssh2',
+      '# expect: {"rule": "ssh_bruteforce", "ip": "203.0.113.7", "user": "ro\\\\u2028ot"}',
+      'Oct 14 12:01:11 host1 sshd[2]: Failed password for ro\u2028ot from 203.0.113.7 port 2 ssh2',
+      '',
+    ].join('\n'));
+    const r = await runCli(['test-rules', '--year', '2025', '--json', log]);
+    assert.deepEqual(JSON.parse(r.stdout).disagreements, []);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   test('shows matches and the most frequent unmatched shapes of an unannotated log', async () => {
     const r = await runCli(['test-rules', '--year', '2025', path.join(ROOT, 'data', 'prototype', 'syslog_sample.log')]);
     assert.equal(r.code, 0, r.stderr);

@@ -241,15 +241,17 @@ describe('hostile log text through scan', () => {
   test('writes one JSON object per line in the events file, one per event', () => {
     const evs = assertJsonLines(fs.readFileSync(path.join(s.dir, 'events.jsonl'), 'utf8'), 'events.jsonl');
     assert.ok(evs.length >= HOSTILE.length * 2);
-    assert.ok(evs.some((e) => e.user === HOSTILE[9]), 'the data itself is kept exactly');
+    // Events hold the text as the rules saw it: controls as visible escapes (core/visible.ts).
+    assert.equal(HOSTILE[9], '\u001b[31mRED\u001b[0m\u001b]0;title\u0007');
+    assert.ok(evs.some((e) => e.user === '\\x1b[31mRED\\x1b[0m\\x1b]0;title\\x07'), 'the data itself is kept exactly, in its visible form');
   });
 
-  test('writes a JSON report that parses and keeps the text exactly', () => {
+  test('writes a JSON report that parses and keeps the text exactly, in its visible form', () => {
     const [json] = filesIn(path.join(s.dir, 'reports')).filter((f) => f.endsWith('.json'));
     const text = fs.readFileSync(json, 'utf8');
     assert.equal(RAW_IN_JSON.exec(text), null, 'no raw separator, C1 or bidi character in the report');
     const doc = JSON.parse(text);
-    assert.ok(doc.alerts.some((a) => a.users.includes('evil\u202eexe.txt')));
+    assert.ok(doc.alerts.some((a) => a.users.includes('evil\\u202eexe.txt')));
   });
 
   test('neutralises every CSV cell that a spreadsheet would run as a formula and escapes control characters', async () => {
@@ -345,11 +347,11 @@ describe('hostile log text through run, its alerts and the digest', () => {
     for (const f of emls) await checkEml(f);
   });
 
-  test('posts webhook bodies that are valid JSON carrying the hostile text exactly', async () => {
+  test('posts webhook bodies that are valid JSON carrying the hostile text exactly, in its visible form', async () => {
     for (let i = 0; i < 50 && posts.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
     assert.ok(posts.length > 0, 'the webhook was called');
     const users = posts.flatMap((p) => JSON.parse(p).users ?? []);
-    assert.ok(users.includes('line\u2028sep\u2029para'));
+    assert.ok(users.includes('line\\u2028sep\\u2029para'));
   });
 
   test('posts webhook bodies without raw separators, C1 or bidi characters', () => {

@@ -4,6 +4,7 @@
 import type { LogRecord } from '../types.js';
 import type { ParseContext } from './common.js';
 import { parseIsoStamp } from './common.js';
+import { ESCAPED_BOM } from '../visible.js';
 
 export function parseRfc5424(line: string, ctx: ParseContext): LogRecord | null {
   if (line.charCodeAt(0) !== 60 /* < */) return null;
@@ -44,7 +45,9 @@ export function parseRfc5424(line: string, ctx: ParseContext): LogRecord | null 
     }
     if (line.charCodeAt(p) === 32) p++;
     message = line.slice(p);
+    // The BOM RFC 5424 allows before a UTF-8 MSG: raw, or as the detector hands it over.
     if (message.charCodeAt(0) === 0xfeff) message = message.slice(1);
+    else if (message.startsWith(ESCAPED_BOM)) message = message.slice(ESCAPED_BOM.length);
   }
   return {
     format: 'rfc5424', time,
