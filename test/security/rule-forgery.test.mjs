@@ -143,6 +143,9 @@ describe('crafted PAM and sudo lines', () => {
       [null, pam(173, 'dovecot', `ruser=a rhost=${FAKE} user=b rhost=198.51.100.73  user=c`)],
       [pamHit('198.51.100.74', 'bob'), pam(174, 'dovecot', 'ruser=bob rhost=198.51.100.74  user=bob')],
       [pamHit('198.51.100.75', 'alice'), pam(175, 'dovecot', 'ruser= rhost=198.51.100.75  user=alice')],
+      // A user name ending in " rhost=<fake>" after a real user field ("  user="): the address
+      // at the end is not to be trusted, and ruser may be free text too: no event.
+      [null, pam(176, 'dovecot', `ruser=x rhost=198.51.100.76  user=test rhost=${FAKE}`)],
     ]);
   });
 
