@@ -49,8 +49,22 @@ export interface EventStreamOptions {
 export function createEventStreams(board: LiveBoard, opts: EventStreamOptions): EventStreams {
   const { picture, log, clock, stallMs } = opts;
   const streams = new Set<Stream>();
-  let latest = '';
+  // One Buffer per picture, written to every stream: a stream that waits holds a reference
+  // to it, not a copy (a string would be copied into each stream's queue).
+  let latest = Buffer.alloc(0);
+  let latestAt = -Infinity;
   let dropped = 0;
+  /** A new picture, or null (logged) when it failed; it becomes the latest. */
+  const render = (): Buffer | null => {
+    try {
+      latest = Buffer.from(`event: state\ndata: ${picture()}\n\n`);
+      latestAt = clock.now();
+      return latest;
+    } catch (err) {
+      log.error({ err }, 'http: the dashboard snapshot failed; dashboards keep the previous one');
+      return null;
+    }
+  };
 
   const drop = (s: Stream): void => {
     if (!streams.delete(s)) return;
@@ -70,13 +84,7 @@ export function createEventStreams(board: LiveBoard, opts: EventStreamOptions): 
   let pushTimer: NodeJS.Timeout | null = null;
   const pushAll = (): void => {
     pushTimer = null;
-    if (streams.size === 0) return;
-    try {
-      latest = `event: state\ndata: ${picture()}\n\n`;
-    } catch (err) {
-      log.error({ err }, 'http: the dashboard snapshot failed; dashboards keep the previous one');
-      return;
-    }
+    if (streams.size === 0 || render() === null) return;
     const now = clock.now();
     for (const s of streams) {
       if (s.behindSince !== null && now - s.behindSince >= stallMs) drop(s);
@@ -107,11 +115,14 @@ export function createEventStreams(board: LiveBoard, opts: EventStreamOptions): 
         }
         drop(worst);
       }
-      const first = `retry: 2000\nevent: state\ndata: ${picture()}\n\n`;
+      // Dashboards opening together share one picture: at most one is made per PUSH_MS for them.
+      const first = clock.now() - latestAt < PUSH_MS ? latest : render();
+      if (first === null) throw new Error('the dashboard snapshot failed');
       res.writeHead(200, { ...BASE_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'X-Accel-Buffering': 'no', Connection: 'keep-alive' });
       const s: Stream = { res, behindSince: null, missed: false };
       streams.add(s);
       // A reconnecting browser waits 2 s; the first picture goes out at once.
+      res.write('retry: 2000\n');
       if (!res.write(first)) s.behindSince = clock.now();
       req.socket.setNoDelay(true);
       res.on('drain', () => {
