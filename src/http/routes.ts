@@ -22,6 +22,12 @@ import { ask, ProviderError } from './status.js';
 import type { StatusProvider } from './status.js';
 
 const ROUTES = new Set(['/metrics', '/healthz']);
+/**
+ * Bytes of /api/dashboard answers written but not yet taken by their clients, at most (a
+ * picture is up to about 1 MB): past it the oldest such answer is dropped, so clients that
+ * ask and never read cannot hold a picture per connection.
+ */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const BOARD_ROUTES = new Set(['/', '/api/dashboard', '/events']);
 
 export interface RoutesOptions {
@@ -51,6 +57,28 @@ export interface Routes {
 export function createRoutes(opts: RoutesOptions): Routes {
   const { gate, status, log, board, clock } = opts;
   let misdirected = 0;
+  let answersDropped = 0;
+  const pending = new Set<http.ServerResponse>();
+  const pendingBytes = (): number => {
+    let total = 0;
+    for (const r of pending) total += r.writableLength;
+    return total;
+  };
+  const sendPicture = (res: http.ServerResponse, body: string): void => {
+    send(res, 200, JSON_TYPE, body);
+    if (res.writableLength === 0) return;
+    pending.add(res);
+    res.once('close', () => pending.delete(res));
+    let total = pendingBytes();
+    // Oldest first: a Set iterates in insertion order.
+    for (const r of pending) {
+      if (total <= MAX_PENDING_BYTES) break;
+      total -= r.writableLength;
+      pending.delete(r);
+      answersDropped++;
+      r.destroy();
+    }
+  };
   // Log text may hold line separators and bidi controls: escaped in the JSON text as everywhere.
   const boardJson = (b: LiveBoard): string => safeJson(b.view(status, clock.now()));
   const dash = board !== null ? { board, streams: createEventStreams(board, { picture: () => boardJson(board), log, clock, stallMs: opts.stallMs }) } : null;
@@ -60,7 +88,7 @@ export function createRoutes(opts: RoutesOptions): Routes {
     const g = gate.stats();
     return {
       connections: c.open, connectionsRefused: c.refused, connectionsEvicted: c.evicted,
-      streams: s.open, streamBufferedBytes: s.bufferedBytes, streamsDropped: s.dropped,
+      streams: s.open, streamBufferedBytes: s.bufferedBytes + pendingBytes(), streamsDropped: s.dropped + answersDropped,
       loginFailures: g.loginFailures, loginsLimited: g.loginsLimited, misdirected,
     };
   });
@@ -108,7 +136,7 @@ export function createRoutes(opts: RoutesOptions): Routes {
         return;
       }
       if (pathname === '/api/dashboard') {
-        send(res, 200, JSON_TYPE, boardJson(dash.board));
+        sendPicture(res, boardJson(dash.board));
         return;
       }
       if (pathname === '/events') {

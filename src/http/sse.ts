@@ -67,8 +67,7 @@ export function createEventStreams(board: LiveBoard, opts: EventStreamOptions): 
   };
 
   const drop = (s: Stream): void => {
-    if (!streams.delete(s)) return;
-    dropped++;
+    if (streams.delete(s)) dropped++;
     s.res.destroy();
   };
   const write = (s: Stream): void => {
@@ -129,6 +128,8 @@ export function createEventStreams(board: LiveBoard, opts: EventStreamOptions): 
         s.behindSince = null;
         if (s.missed && streams.has(s)) write(s);
       });
+      // The socket's idle timeout (http.idle_timeout_secs without a byte taken): a drop too.
+      res.on('timeout', () => drop(s));
       const gone = (): void => {
         streams.delete(s);
       };

@@ -91,7 +91,7 @@ describe('the Host check', async () => {
 describe('bounded requests', async () => {
   const { log, lines } = memoryLogger();
   const board = new LiveBoard('web01', T0);
-  const server = await startHttpServer({ host: '127.0.0.1', port: 0, token: 'a-token-of-twenty-chars', maxBodyBytes: 2048, headerTimeoutMs: 1000, requestTimeoutMs: 2000, idleTimeoutMs: 1500 }, status, log, { clock: systemClock, board });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, token: 'a-token-of-twenty-chars', maxBodyBytes: 2048, headerTimeoutMs: 1000, requestTimeoutMs: 2000, idleTimeoutMs: 2500 }, status, log, { clock: systemClock, board });
   after(() => server.close());
   const auth = { authorization: 'Bearer a-token-of-twenty-chars' };
 
@@ -249,5 +249,23 @@ describe('dashboard streams whose client never reads', async () => {
     assert.equal(sample(after, 'logward_http_dashboard_streams'), 0, after);
     assert.equal(sample(after, 'logward_http_dashboard_buffered_bytes'), 0);
     for (const s of stalled) s.destroy();
+  });
+
+  test('answers of /api/dashboard that are never read hold 16 MB at most: the oldest are dropped', async () => {
+    const sockets = [];
+    // Pipelined: what the kernel does not take waits in the daemon, a picture per request.
+    for (let k = 0; k < 40; k++) {
+      const s = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+      s.on('error', () => {});
+      s.pause();
+      s.write('GET /api/dashboard HTTP/1.1\r\nHost: localhost\r\n\r\n'.repeat(4));
+      sockets.push(s);
+    }
+    await sleep(1500);
+    const text = await metricsOf(server.url);
+    const buffered = sample(text, 'logward_http_dashboard_buffered_bytes');
+    assert.ok(buffered <= 16 * 1024 * 1024 + picture, `${buffered} bytes buffered`);
+    assert.ok(sample(text, 'logward_http_dashboard_streams_dropped_total') >= 10, text);
+    for (const s of sockets) s.destroy();
   });
 });
