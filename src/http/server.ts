@@ -79,7 +79,9 @@ export async function startHttpServer(settings: HttpSettings, status: StatusProv
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(new Error(`http: cannot listen on ${config.host}:${config.port} (${describeSystemError(err)}); change http.host or http.port`, { cause: err }));
     server.once('error', onError);
-    server.listen(config.port, config.host, () => {
+    // A deeper accept queue than Node's 511: under a connection flood a client's SYN waits
+    // for the next accept instead of being dropped (and retried by its kernel a second later).
+    server.listen({ port: config.port, host: config.host, backlog: 2048 }, () => {
       server.off('error', onError);
       resolve();
     });
