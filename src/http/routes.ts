@@ -22,13 +22,13 @@ import { ask, ProviderError } from './status.js';
 import type { StatusProvider } from './status.js';
 
 const ROUTES = new Set(['/metrics', '/healthz']);
+const BOARD_ROUTES = new Set(['/', '/api/dashboard', '/events']);
 /**
  * Bytes of /api/dashboard answers written but not yet taken by their clients, at most (a
  * picture is up to about 1 MB): past it the oldest such answer is dropped, so clients that
  * ask and never read cannot hold a picture per connection.
  */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
-const BOARD_ROUTES = new Set(['/', '/api/dashboard', '/events']);
 
 export interface RoutesOptions {
   /** The token, sessions and logins. */

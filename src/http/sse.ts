@@ -97,11 +97,11 @@ export function createEventStreams(board: LiveBoard, opts: EventStreamOptions): 
   const refresh = setInterval(pushAll, REFRESH_MS);
   refresh.unref();
 
-  /** The stream behind longest, if any is behind. */
+  /** The stream behind longest, if one has taken nothing for a refresh interval (a healthy one is behind only while a picture flushes). */
   const laggard = (): Stream | null => {
     let worst: Stream | null = null;
     for (const s of streams) if (s.behindSince !== null && (worst === null || s.behindSince < worst.behindSince!)) worst = s;
-    return worst;
+    return worst !== null && clock.now() - worst.behindSince! >= REFRESH_MS ? worst : null;
   };
 
   return {

@@ -269,3 +269,44 @@ describe('dashboard streams whose client never reads', async () => {
     for (const s of sockets) s.destroy();
   });
 });
+
+describe('a new dashboard when all 16 places are taken', async () => {
+  const { log } = memoryLogger();
+  const board = new LiveBoard('web01', T0);
+  for (let n = 0; n < 200; n++) board.opened(incident(n, 5000));
+  // Idle streams are dropped only after 30 s here: what makes room is the stall itself.
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, token: null, idleTimeoutMs: 30_000 }, status, log, { clock: systemClock, board });
+  after(() => server.close());
+
+  test('with every place taken, a new dashboard gets 503 while all read, and replaces one stalled for 5 s', async () => {
+    const port = Number(new URL(server.url).port);
+    const openStream = (read) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      s.head = '';
+      s.on('data', (d) => { if (s.head.length < 100) s.head += d.toString('latin1'); });
+      if (!read) s.pause();
+      s.write('GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      return s;
+    };
+    const readers = Array.from({ length: 15 }, () => openStream(true));
+    const stalled = openStream(false);
+    const busy = setInterval(() => board.opened(incident(2_000_000 + Math.floor(Math.random() * 1e6), 5000)), 50);
+    try {
+      await sleep(1000);
+      const early = openStream(true);
+      await sleep(500);
+      assert.match(early.head, /^HTTP\/1\.1 503/, 'a stream behind for less than 5 s keeps its place');
+      early.destroy();
+      await sleep(5500);
+      const late = openStream(true);
+      await sleep(500);
+      assert.match(late.head, /^HTTP\/1\.1 200/, 'the stalled stream made room');
+      assert.ok(readers.every((r) => !r.destroyed && r.head.startsWith('HTTP/1.1 200')), 'a reading dashboard was dropped');
+      late.destroy();
+    } finally {
+      clearInterval(busy);
+      for (const r of [...readers, stalled]) r.destroy();
+    }
+  });
+});
