@@ -107,7 +107,7 @@ test('random requests never get a 500, never crash the server, and never grow it
     if (statuses.length === 0) assert.equal(statusOf(r.text), null);
     const errors = logged.filter((l) => l.level === 'error' || l.level === 'fatal');
     assert.deepEqual(errors, [], JSON.stringify(text.slice(0, 300)));
-  }), params(1500));
+  }), params(3000));
 
   // Still serving, and back within its bounds once the clients are gone.
   const health = await request(server.url, { path: '/healthz', headers: { authorization: `Bearer ${TOKEN}` } });
