@@ -16,7 +16,7 @@ import type { Config, SourceConfig } from './types.js';
 export type { Config, SourceConfig };
 import { readMailEnv } from './mail-env.js';
 import { validateCron } from '../util/cron.js';
-import { isLoopbackHost } from '../util/loopback.js';
+import { normaliseHttp } from './http.js';
 import { configSchema, salvage, zodProblems } from './schema.js';
 import { loadRuleFiles, retimed, stripLoadFields } from './rule-files.js';
 import { interpolateTree, parseYaml } from './yaml.js';
@@ -94,10 +94,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
     if (!validateCron(expr)) problems.push({ path: `${where}: run.${key}`, message: `"${oneLine(expr, 60)}" is not a cron expression; use five fields such as "0 * * * *" (minute hour day month weekday)` });
   }
 
-  const httpToken = raw.http.token === null || raw.http.token === '' ? null : raw.http.token;
-  if (raw.http.enabled && httpToken === null && !isLoopbackHost(raw.http.host)) {
-    problems.push({ path: `${where}: http.token`, message: `binding to ${raw.http.host} needs http.token (a bearer token), or bind to 127.0.0.1` });
-  }
+  const http = normaliseHttp(raw.http, where, problems);
 
   const { matchers, rules, files } = loadRuleFiles(opts.ruleFiles ?? raw.rules.files, problems);
   const byName = new Map(rules.map((r) => [r.name, r]));
@@ -207,7 +204,7 @@ export function loadConfig(file: string | null, opts: LoadOptions = {}): Config 
       breakerFailures: raw.enrich.breaker_failures,
       breakerMs: raw.enrich.breaker_secs * 1000,
     },
-    http: { enabled: raw.http.enabled, host: raw.http.host, port: raw.http.port, token: httpToken },
+    http,
   });
   rulesets.set(config, ruleset);
   return config;

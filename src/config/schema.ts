@@ -28,6 +28,33 @@ export const ruleOverrideSchema = z.strictObject({
   severity: z.enum(SEVERITIES).optional(),
 });
 
+// A Host header name: letters, digits, dots and dashes, or an IP address (no scheme, no port).
+const hostName = z.string().regex(/^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address without scheme or port, e.g. logward.example.org');
+
+const httpSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  host: z.string().min(1).default('127.0.0.1'),
+  // 0: any free port (tests).
+  port: z.number().int().min(0).max(65_535).default(9110),
+  // A bearer token every request must carry, e.g. ${LOGWARD_HTTP_TOKEN}; a secret, never logged.
+  token: z.string().nullable().default(null),
+  allowed_hosts: z.array(hostName).max(100).default([]),
+  max_connections: posInt.max(100_000).default(256),
+  max_connections_per_client: posInt.max(100_000).default(64),
+  header_timeout_secs: z.number().positive().max(3600).default(10),
+  request_timeout_secs: z.number().positive().max(3600).default(30),
+  // At least two of the dashboard's 5 s refreshes, so a healthy stream is never idle.
+  idle_timeout_secs: z.number().min(10).max(3600).default(30),
+  max_body_bytes: z.number().int().min(1024).max(1024 * 1024).default(8192),
+  session_hours: z.number().positive().max(8760).default(12),
+  login_failures_per_min: posInt.max(10_000).default(5),
+}).prefault({});
+
+/** The http block as an empty one parses: every default. */
+export function httpDefaults(): z.infer<typeof httpSchema> {
+  return httpSchema.parse({});
+}
+
 export const configSchema = z.strictObject({
   rules: z.strictObject({
     // null: the builtin rules of the package (config/paths.ts).
@@ -140,14 +167,7 @@ export const configSchema = z.strictObject({
     enabled: true, provider: 'none', base_url: null, timeout_secs: 3, deadline_secs: 5, concurrency: 4, cache_file: null,
     cache_ttl_hours: 168, negative_ttl_mins: 10, cache_max_entries: 100_000, breaker_failures: 5, breaker_secs: 300,
   }),
-  http: z.strictObject({
-    enabled: z.boolean().default(false),
-    host: z.string().min(1).default('127.0.0.1'),
-    // 0: any free port (tests).
-    port: z.number().int().min(0).max(65_535).default(9110),
-    // A bearer token every request must carry, e.g. ${LOGWARD_HTTP_TOKEN}; a secret, never logged.
-    token: z.string().nullable().default(null),
-  }).default({ enabled: false, host: '127.0.0.1', port: 9110, token: null }),
+  http: httpSchema,
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -150,6 +150,20 @@ export interface Config {
     readonly port: number;
     /** Bearer token every request must carry (a secret: never logged), or null. */
     readonly token: string | null;
+    /** Host header names answered besides loopback names and addresses and `host` (lower case). */
+    readonly allowedHosts: readonly string[];
+    readonly maxConnections: number;
+    readonly maxConnectionsPerClient: number;
+    /** Longest wait for a request's headers, and for the whole request. */
+    readonly headerTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    /** A connection (or a dashboard stream) that moves no byte for this long is closed. */
+    readonly idleTimeoutMs: number;
+    readonly maxBodyBytes: number;
+    /** How long a dashboard session cookie stays valid after the login. */
+    readonly sessionMs: number;
+    /** Wrong logins one client address may try per minute before it gets 429. */
+    readonly loginFailuresPerMin: number;
   };
 }
 

@@ -1,7 +1,11 @@
 // The live dashboard: one page with no external resources. Its script opens /events
 // (Server-Sent Events) and redraws from each snapshot. Everything taken from logs goes into
 // the page through textContent or SVG text nodes, never as markup, so a crafted user name
-// or URL stays text. The script runs under a nonce-based Content-Security-Policy.
+// or URL stays text, and with its control, separator and bidi characters shown as escapes
+// (\u202e), as in every other output. The script runs under a nonce-based
+// Content-Security-Policy.
+
+import { CONTROL_PATTERN, escapeHtml } from '../util/text.js';
 
 const STYLE = `
 :root{--bg:#f6f7f9;--card:#fff;--ink:#1d2330;--mute:#667085;--line:#e4e7ec;--crit:#b42318;--high:#d9480f;--med:#b54708;--low:#3b6fd6;--info:#667085;--ok:#067647}
@@ -35,6 +39,11 @@ footer{padding:0 20px 16px;color:var(--mute);font-size:12px}
 
 // Plain browser JavaScript (no build step): the server inserts it verbatim under a nonce.
 const SCRIPT = String.raw`
+// The same characters util/text.ts escapes, written the same way.
+const CONTROL = new RegExp(${JSON.stringify(CONTROL_PATTERN)}, 'g');
+function shown(s) {
+  return String(s).replace(CONTROL, (c) => { const n = c.charCodeAt(0); return n < 0x100 ? '\\x' + n.toString(16).padStart(2, '0') : '\\u' + n.toString(16).padStart(4, '0'); });
+}
 const COLORS = ['#3b6fd6','#d9480f','#067647','#9e77ed','#b42318','#0e9384','#c11574','#b54708','#475467','#2e90fa'];
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat('en');
@@ -44,7 +53,7 @@ let first = true;
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  for (const kid of kids) e.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  for (const kid of kids) e.append(kid instanceof Node ? kid : document.createTextNode(shown(kid)));
   return e;
 }
 function svg(tag, attrs) {
@@ -93,7 +102,7 @@ function chart(v) {
       y -= h;
       const rect = svg('rect', { x: L + k * bw + 0.5, y: y, width: Math.max(1, bw - 1), height: h, fill: COLORS[ri % COLORS.length] });
       const tip = svg('title', {});
-      tip.textContent = r + ': ' + c + ' at ' + time(v.minutes[k]).slice(11, 16);
+      tip.textContent = shown(r) + ': ' + c + ' at ' + time(v.minutes[k]).slice(11, 16);
       rect.append(tip);
       box.append(rect);
     });
@@ -126,7 +135,7 @@ function incidents(v) {
       cell(time(i.first) + ' \u2192 ' + time(i.last).slice(11)),
       el('td', {}, el('span', { class: i.open ? 'open' : 'closed' }, i.open ? 'open' : 'closed')),
       cell(i.sample || '', 'text'));
-    tr.title = i.sample || '';
+    tr.title = shown(i.sample || '');
     if (!first && !seenIds.has(i.id)) tr.className = 'fresh';
     return tr;
   });
@@ -152,7 +161,7 @@ function sources(v) {
 }
 
 function draw(v) {
-  $('host').textContent = v.host;
+  $('host').textContent = shown(v.host);
   $('updated').textContent = 'updated ' + time(v.now) + ' UTC, running since ' + time(v.startedAt) + ' UTC';
   totals(v); chart(v); incidents(v); offenders(v); sources(v);
   first = false;
@@ -168,7 +177,8 @@ function connect() {
 connect();
 `;
 
-export function dashboardPage(nonce: string): string {
+/** The dashboard; `signOut` adds the button that ends the session (with a token only). */
+export function dashboardPage(nonce: string, signOut = false): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -179,7 +189,7 @@ export function dashboardPage(nonce: string): string {
 <style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>
-<header><h1>logward</h1><span class="host" id="host"></span><span id="conn">connecting</span></header>
+<header><h1>logward</h1><span class="host" id="host"></span><span id="conn">connecting</span>${signOut ? '<form method="post" action="logout"><button type="submit" id="signout">sign out</button></form>' : ''}</header>
 <main>
 <div class="totals">
 <div class="total"><b id="t-lines">-</b><span>lines read</span></div>
@@ -202,7 +212,7 @@ export function dashboardPage(nonce: string): string {
 }
 
 /** The page a browser gets without the token: a form that exchanges it for a cookie. */
-export function loginPage(nonce: string, failed: boolean): string {
+export function loginPage(nonce: string, error: string | null): string {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>logward: token needed</title><link rel="icon" href="data:,">
@@ -212,7 +222,7 @@ input{width:100%;padding:8px;margin:8px 0 12px;font:inherit}button{padding:8px 1
 <header><h1>logward</h1></header>
 <form method="post" action="login">
 <p>This dashboard needs the bearer token set in <code>http.token</code>.</p>
-${failed ? '<p class="err" id="error">That token is not right.</p>' : ''}
+${error !== null ? `<p class="err" id="error">${escapeHtml(error)}</p>` : ''}
 <label for="token">Token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Open the dashboard</button>

@@ -1,5 +1,6 @@
 // The Prometheus side of the HTTP endpoint: a private registry whose counters and gauges are
-// filled from the StatusProvider at each scrape, and nothing between scrapes. The only module
+// filled from the StatusProvider (and the endpoint's own connection counts) at each scrape,
+// and nothing between scrapes. The only module
 // that imports prom-client (a swap touches this file alone). It never registers into
 // prom-client's global registry, never caches a value from one scrape to the next, and never
 // answers HTTP itself: routes.ts sends what scrape() returns.
@@ -18,10 +19,37 @@ interface Snapshot {
   readonly incidents: { readonly alerted: number; readonly open: number };
   readonly outbox: number;
   readonly enrich: { readonly hits: number; readonly misses: number } | null;
+  readonly http: HttpStats;
 }
 
-function takeSnapshot(status: StatusProvider, clock: Clock): Snapshot {
+/** The endpoint's own counts: what its bounds refused or dropped, and what it holds now. */
+export interface HttpStats {
+  connections: number;
+  connectionsRefused: number;
+  connectionsEvicted: number;
+  streams: number;
+  streamBufferedBytes: number;
+  streamsDropped: number;
+  loginFailures: number;
+  loginsLimited: number;
+  misdirected: number;
+}
+
+const HTTP_METRICS: readonly [keyof HttpStats, string, 'counter' | 'gauge', string][] = [
+  ['connections', 'logward_http_connections', 'gauge', 'HTTP connections open now; at most http.max_connections.'],
+  ['connectionsRefused', 'logward_http_connections_refused_total', 'counter', 'Connections closed on arrival: a connection cap was reached and no idle connection could make room.'],
+  ['connectionsEvicted', 'logward_http_connections_evicted_total', 'counter', 'Idle connections closed to make room for a new one under a connection cap.'],
+  ['streams', 'logward_http_dashboard_streams', 'gauge', 'Dashboard event streams open now.'],
+  ['streamBufferedBytes', 'logward_http_dashboard_buffered_bytes', 'gauge', 'Bytes written to dashboard streams and /api/dashboard answers that their clients have not taken yet.'],
+  ['streamsDropped', 'logward_http_dashboard_streams_dropped_total', 'counter', 'Dashboard streams and /api/dashboard answers closed because their client stopped taking what was sent.'],
+  ['loginFailures', 'logward_http_login_failures_total', 'counter', 'Dashboard logins with a wrong token.'],
+  ['loginsLimited', 'logward_http_logins_limited_total', 'counter', 'Dashboard logins refused with 429 after http.login_failures_per_min wrong ones.'],
+  ['misdirected', 'logward_http_misdirected_total', 'counter', 'Requests refused with 421 because their Host header does not name this endpoint.'],
+];
+
+function takeSnapshot(status: StatusProvider, clock: Clock, http: () => HttpStats): Snapshot {
   return {
+    http: http(),
     now: clock.now(),
     sources: ask('sources', () => status.sources()),
     ruleEvents: ask('ruleEvents', () => status.ruleEvents()),
@@ -121,6 +149,13 @@ function buildRegistry(current: () => Snapshot): Registry {
   };
   enrichCounter('logward_enrich_cache_hits_total', 'Enrichment lookups answered from the cache (absent without a cache).', (c) => c.hits);
   enrichCounter('logward_enrich_cache_misses_total', 'Enrichment lookups the cache could not answer (absent without a cache).', (c) => c.misses);
+  for (const [field, name, type, help] of HTTP_METRICS) {
+    if (type === 'gauge') {
+      new Gauge({ name, help, registers: [registry], collect() { this.set(current().http[field]); } });
+    } else {
+      new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(current().http[field]); } });
+    }
+  }
 
   collectDefaultMetrics({ register: registry });
   return registry;
@@ -133,7 +168,7 @@ export interface Metrics {
   scrape(): Promise<string>;
 }
 
-export function createMetrics(status: StatusProvider, clock: Clock): Metrics {
+export function createMetrics(status: StatusProvider, clock: Clock, http: () => HttpStats): Metrics {
   let snapshot: Snapshot | null = null;
   const registry = buildRegistry(() => {
     if (snapshot === null) throw new Error('metrics collected outside a scrape');
@@ -157,6 +192,6 @@ export function createMetrics(status: StatusProvider, clock: Clock): Metrics {
 
   return {
     contentType: registry.contentType,
-    scrape: () => scrape(() => takeSnapshot(status, clock)),
+    scrape: () => scrape(() => takeSnapshot(status, clock, http)),
   };
 }

@@ -1,6 +1,7 @@
-// How the HTTP endpoint writes a whole response: the content types, the no-store default and
-// the security headers of the HTML pages under a fresh nonce. Shared by routes, auth and sse
-// so each answers the same way. It never decides what to answer, and never reads a request.
+// How the HTTP endpoint writes a whole response: the content types, the no-store and nosniff
+// defaults of every answer and the security headers of the HTML pages under a fresh nonce.
+// Shared by routes, auth and sse so each answers the same way. It never decides what to
+// answer, and never reads a request.
 
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
@@ -24,7 +25,10 @@ export function pageHeaders(nonce: string): Record<string, string> {
   };
 }
 
+/** Sent with every answer: no browser guesses another type than the one declared. */
+export const BASE_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' } as const;
+
 export function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...BASE_HEADERS, ...headers });
   res.end(body);
 }

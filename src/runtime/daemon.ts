@@ -18,7 +18,7 @@ import { Outbox } from '../delivery/outbox.js';
 import { Coverage } from '../digest/coverage.js';
 import { offlineOrigins, type Enricher } from '../enrich/index.js';
 import { BOARD_INCIDENTS, LiveBoard } from '../http/live-board.js';
-import { startHttpServer } from '../http/server.js';
+import { startHttpServer, type HttpServerHandle } from '../http/server.js';
 import { ReportCollector } from '../sinks/collector.js';
 import { EventsAppender } from '../sinks/events-jsonl.js';
 import type { IncidentJournal } from '../sinks/incident-journal.js';
@@ -76,7 +76,7 @@ export class Daemon {
   private readonly warnSkipped: ReturnType<typeof warnSkippedOnce>;
   /** Rules whose key cap evicted keys, warned about once. */
   private readonly keyCapWarned = new Set<string>();
-  private http: { url: string; close(): Promise<void> } | null = null;
+  private http: HttpServerHandle | null = null;
   private timers: NodeJS.Timeout[] = [];
   private schedules: Schedule[] = [];
   private lastDigest: number | null;
@@ -238,6 +238,8 @@ export class Daemon {
     this.dispatcher.close();
     this.dispatcher = new AlertDispatcher(next, this.host, this.outbox, this.log, this.opts.clock, rate);
     this.config = next;
+    // A new http.token ends the dashboard sessions; host, port and bounds wait for a restart.
+    this.http?.reload(next.http);
     this.ruleset = rulesOf(next);
     this.pipeline = this.makePipeline();
     // Open windows carry over to the rules that still exist: a reload loses no attack.

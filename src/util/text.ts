@@ -7,6 +7,8 @@
 // marks, embeddings, overrides and isolates.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** The same set as a RegExp source, for the dashboard's script (which escapes in the browser). */
+export const CONTROL_PATTERN = CONTROL.source;
 // What JSON.stringify leaves raw although some readers treat it as a line end or a
 // display control. Outside strings JSON text is ASCII, so these can only stand in a string.
 const RAW_IN_JSON = /[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;

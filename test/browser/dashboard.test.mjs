@@ -1,6 +1,8 @@
 // The live dashboard of `logward run`, in headless Chromium: the numbers it shows agree
 // with /metrics, a new incident shows up within 2 s of the log lines being appended, log
-// text stays text, and with a token nothing is served before the login.
+// text stays text (bidi and separator characters shown as escapes), with a token nothing is
+// served before the login and signing out ends the session, and a page whose name rebinds
+// to the daemon's address reads nothing.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,15 +23,32 @@ after(async () => {
 
 const TOKEN = 'dash-token-5f1c9e';
 
-function dashDir(token = null) {
+const APP_RULES = `matchers:
+  - name: app_login_failure
+    description: failed logins of a test application, with any user name
+    formats: [syslog]
+    programs: [myapp]
+    patterns:
+      - '^login failed for user (?<user>[^ ]+) from (?<ip>\\S+)$'
+rules:
+  - name: app_login_failures
+    description: failed logins of one user
+    matcher: app_login_failure
+    key: user
+    window_secs: 60
+    threshold: 2
+    severity: high
+`;
+
+function dashDir(token = null, rules = null) {
   const dir = tempDir('logward-dash-');
   fs.mkdirSync(path.join(dir, 'logs'));
+  if (rules !== null) fs.writeFileSync(rules, APP_RULES);
   fs.writeFileSync(path.join(dir, 'logward.yaml'), [
     'rules:',
-    `  files: [${path.join(ROOT, 'config', 'rules', '*.yaml')}]`,
-    '  enabled: [ssh_bruteforce]',
-    '  overrides:',
-    '    ssh_bruteforce: { threshold: 3, window_secs: 60 }',
+    ...(rules === null
+      ? [`  files: [${path.join(ROOT, 'config', 'rules', '*.yaml')}]`, '  enabled: [ssh_bruteforce]', '  overrides:', '    ssh_bruteforce: { threshold: 3, window_secs: 60 }']
+      : [`  files: [${rules}]`]),
     'input: { timezone: UTC, year: 2025 }',
     'sources:',
     `  - { path: ${path.join(dir, 'logs', 'auth.log')}, start_at: beginning }`,
@@ -149,5 +168,79 @@ describe('the live dashboard in Chromium', () => {
     await context.close();
     assert.equal((await stopDaemon(d)).code, 0);
     assert.ok(!d.output.includes(TOKEN), 'the token is never logged');
+  });
+
+  test('shows bidi overrides and line separators of a user name as escapes, and its JSON escapes them too', async () => {
+    const dir = tempDir('logward-dash-bidi-');
+    const evil = 'r\u202eoot\u2028x';
+    const shown = 'r\\u202eoot\\u2028x';
+    const d0 = dashDir(null, path.join(dir, 'app.yaml'));
+    const line = (k) => `Oct 14 12:00:1${k} web01 myapp[100]: login failed for user ${evil} from 203.0.113.5\n`;
+    fs.writeFileSync(path.join(d0, 'logs', 'auth.log'), line(0) + line(1));
+    const { d, url } = await started(d0);
+    const { page, context, problems } = await watchedPage(browser);
+    await page.goto(`${url}/`);
+    await page.waitForSelector('#incidents tr[data-id]');
+    assert.equal(await page.textContent('#incidents tr[data-id] td:nth-child(3)'), shown);
+    const text = await page.evaluate(() => document.body.innerText + document.title + [...document.querySelectorAll('[title]')].map((e) => e.title).join(''));
+    assert.doesNotMatch(text, /[\u202e\u2028]/, 'a raw bidi override or separator reached the page');
+    assert.ok((await page.getAttribute('#incidents tr[data-id]', 'title')).includes(shown));
+    const raw = await (await fetch(`${url}/api/dashboard`)).text();
+    assert.doesNotMatch(raw, /[\u202e\u2028]/);
+    assert.ok(raw.includes('r\\u202eoot\\u2028x'));
+    assert.equal(JSON.parse(raw).incidents[0].key, evil, 'the value itself is unchanged');
+    assert.deepEqual(problems, []);
+    await context.close();
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+  });
+
+  test('signing out ends the session: the page asks for the token again and the old cookie is refused', async () => {
+    const dir = dashDir(TOKEN);
+    fs.writeFileSync(path.join(dir, 'logs', 'auth.log'), failures('203.0.113.9', 0, 3));
+    const { d, url } = await started(dir);
+    const { page, context, problems } = await watchedPage(browser);
+    await page.goto(`${url}/`);
+    await page.fill('#token', TOKEN);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('#incidents tr[data-id]');
+    const [cookie] = await context.cookies();
+    assert.equal((await fetch(`${url}/api/dashboard`, { headers: { cookie: `logward_session=${cookie.value}` } })).status, 200);
+    assert.ok(cookie.expires > Date.now() / 1000 + 11 * 3600 && cookie.expires < Date.now() / 1000 + 13 * 3600, 'the cookie lasts http.session_hours (12)');
+    await page.click('#signout');
+    await page.waitForSelector('#token');
+    assert.equal(await page.locator('#incidents').count(), 0);
+    assert.deepEqual(await context.cookies(), []);
+    assert.equal((await fetch(`${url}/api/dashboard`, { headers: { cookie: `logward_session=${cookie.value}` } })).status, 401);
+    assert.deepEqual(problems.filter((p) => !/status of 401/.test(p)), []);
+    await context.close();
+    assert.equal((await stopDaemon(d)).code, 0);
+  });
+
+  test('a web page whose name resolves to the daemon (DNS rebinding) gets 421 and reads nothing', async () => {
+    const dir = dashDir();
+    fs.writeFileSync(path.join(dir, 'logs', 'auth.log'), failures('203.0.113.7', 0, 4));
+    const { d, url } = await started(dir);
+    const { port } = new URL(url);
+    // The attacker's name answers with 127.0.0.1, as a rebinding DNS server makes it do.
+    const rebound = await launchBrowser(['--host-resolver-rules=MAP attacker.example 127.0.0.1']);
+    try {
+      const context = await rebound.newContext();
+      const page = await context.newPage();
+      const first = await page.goto(`http://attacker.example:${port}/api/dashboard`);
+      assert.equal(first.status(), 421);
+      assert.doesNotMatch(await page.content(), /203\.0\.113\.7|web01/);
+      const fromScript = await page.evaluate(async () => {
+        const r = await fetch('/api/dashboard');
+        return { status: r.status, body: await r.text() };
+      });
+      assert.equal(fromScript.status, 421);
+      assert.doesNotMatch(fromScript.body, /203\.0\.113\.7/);
+      // The same browser by the loopback address sees the dashboard.
+      assert.equal((await page.goto(`http://127.0.0.1:${port}/api/dashboard`)).status(), 200);
+      await context.close();
+    } finally {
+      await rebound.close();
+    }
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
   });
 });

@@ -7,8 +7,8 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.LOGWARD_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Starts Chromium with no background network traffic (this host's network is closed). */
-export async function launchBrowser() {
+/** Starts Chromium with no background network traffic (this host's network is closed); `extraArgs` add switches. */
+export async function launchBrowser(extraArgs = []) {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install chromium" (as .ci/run does) or set LOGWARD_CHROMIUM to a Chromium binary`);
   }
@@ -19,6 +19,7 @@ export async function launchBrowser() {
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

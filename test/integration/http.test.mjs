@@ -247,14 +247,43 @@ describe('http configuration', () => {
   });
 
   test('accepts a non-loopback address with a token from the environment, and loopback addresses without one', async () => {
-    const withToken = await runCli(['validate', '--config', configFile({ enabled: true, host: '0.0.0.0', token: '${LOGWARD_HTTP_TOKEN}' })], { env: { LOGWARD_HTTP_TOKEN: 'abc' } });
+    const withToken = await runCli(['validate', '--config', configFile({ enabled: true, host: '0.0.0.0', token: '${LOGWARD_HTTP_TOKEN}' })], { env: { LOGWARD_HTTP_TOKEN: 'abcdefgh-12345678' } });
     assert.equal(withToken.code, 0, withToken.stderr);
-    assert.doesNotMatch(withToken.stdout + withToken.stderr, /\babc\b/);
+    assert.doesNotMatch(withToken.stdout + withToken.stderr, /abcdefgh-12345678/);
     const hosts = ['127.0.0.1', '127.1.2.3', 'localhost', '"::1"'];
     const runs = await Promise.all(hosts.map((host) => runCli(['validate', '--config', configFile({ enabled: true, host })])));
     hosts.forEach((host, i) => assert.equal(runs[i].code, 0, `${host}: ${runs[i].stderr}`));
     const disabled = await runCli(['validate', '--config', configFile({ enabled: false, host: '0.0.0.0' })]);
     assert.equal(disabled.code, 0, disabled.stderr);
+  });
+
+  test('a token shorter than 16 characters is refused off loopback (without printing it), and accepted on loopback', async () => {
+    const short = await runCli(['validate', '--config', configFile({ enabled: true, host: '0.0.0.0', token: '${LOGWARD_HTTP_TOKEN}' })], { env: { LOGWARD_HTTP_TOKEN: 'x7Kq9' } });
+    assert.equal(short.code, 78, short.stderr);
+    assert.match(short.stderr, /logward\.yaml: http\.token: a token of 5 characters is too easy to guess on 0\.0\.0\.0; use at least 16/);
+    assert.doesNotMatch(short.stdout + short.stderr, /x7Kq9/);
+    const fifteen = await runCli(['validate', '--config', configFile({ enabled: true, host: '192.0.2.10', token: 'a'.repeat(15) })]);
+    assert.equal(fifteen.code, 78, fifteen.stderr);
+    const sixteen = await runCli(['validate', '--config', configFile({ enabled: true, host: '192.0.2.10', token: 'a'.repeat(16) })]);
+    assert.equal(sixteen.code, 0, sixteen.stderr);
+    const loopback = await runCli(['validate', '--config', configFile({ enabled: true, host: '127.0.0.1', token: 'x' })]);
+    assert.equal(loopback.code, 0, loopback.stderr);
+  });
+
+  test('http.allowed_hosts takes host names, not URLs or host:port', async () => {
+    const ok = await runCli(['validate', '--config', configFile({ enabled: true, allowed_hosts: '[logward.example.org, "10.0.0.5", "[2001:db8::1]"]' })]);
+    assert.equal(ok.code, 0, ok.stderr);
+    for (const bad of ['"https://logward.example.org"', '"logward.example.org:9110"', '"a b"']) {
+      const r = await runCli(['validate', '--config', configFile({ enabled: true, allowed_hosts: `[${bad}]` })]);
+      assert.equal(r.code, 78, `${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /http\.allowed_hosts\[0\]: must be a host name or address without scheme or port/);
+    }
+  });
+
+  test('a header timeout longer than the request timeout is a problem at http.header_timeout_secs', async () => {
+    const r = await runCli(['validate', '--config', configFile({ header_timeout_secs: 60, request_timeout_secs: 30 })]);
+    assert.equal(r.code, 78, r.stderr);
+    assert.match(r.stderr, /logward\.yaml: http\.header_timeout_secs: 60 s is longer than http\.request_timeout_secs \(30 s\)/);
   });
 
   test('an empty token (an unset variable with an empty default) counts as no token', async () => {

@@ -1,10 +1,12 @@
-// The daemon's /metrics and /healthz, scraped from the real `logward run` over HTTP.
+// The daemon's /metrics and /healthz, scraped from the real `logward run` over HTTP, and
+// its Host check, login limit and sessions against real clients.
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { attackLine, daemonDir, events, killAll, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+import { attackLine, daemonDir, events, killAll, logged, range, seen, startDaemon, stopDaemon, waitFor } from '../helpers/daemon.mjs';
+import { request } from '../helpers/http-raw.mjs';
 
 after(killAll);
 
@@ -98,5 +100,63 @@ describe('logward run serves metrics and health', () => {
     assert.equal((await fetch(`${base}/healthz`, { headers: { authorization: 'Bearer s3cret-token-42' } })).status, 200);
     assert.equal((await stopDaemon(d)).code, 0);
     assert.ok(!d.output.includes('s3cret-token-42'), 'the token is never logged');
+  });
+
+  test('answers 421 to a rebinding-style Host, and 200 to loopback names and http.allowed_hosts', async () => {
+    const dir = httpDir('  allowed_hosts: [logward.example.org]');
+    fs.writeFileSync(path.join(dir, 'logs', 'app.log'), range(0, 3).map((n) => attackLine(n)).join(''));
+    const d = startDaemon(dir);
+    await waitFor(() => /Serving the dashboard/.test(d.output) && seen(dir).length === 3, 'the endpoint and 3 events');
+    const base = urlOf(d.output);
+    const { port } = new URL(base);
+    const rebound = await request(base, { path: '/api/dashboard', headers: { host: `attacker.example:${port}` } });
+    assert.equal(rebound.status, 421);
+    assert.doesNotMatch(rebound.body, /10\.0\.0|failed_logins|host1/);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `logward.example.org:${port}`]) {
+      assert.equal((await request(base, { path: '/api/dashboard', headers: { host } })).status, 200, host);
+    }
+    assert.equal(sample((await request(base, { path: '/metrics' })).body, 'logward_http_misdirected_total'), 1);
+    assert.equal((await stopDaemon(d)).code, 0, d.output);
+  });
+
+  test('limits wrong logins per address with 429 and Retry-After, logging the burst twice', async () => {
+    const dir = httpDir('  token: s3cret-token-0123456789');
+    fs.writeFileSync(path.join(dir, 'logs', 'app.log'), '');
+    const d = startDaemon(dir);
+    await waitFor(() => /Serving the dashboard/.test(d.output), 'the endpoint');
+    const base = urlOf(d.output);
+    const codes = [];
+    for (let k = 0; k < 30; k++) codes.push((await request(base, { method: 'POST', path: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=guess-${k}` })).status);
+    assert.deepEqual(codes, [...Array(5).fill(401), ...Array(25).fill(429)]);
+    const limited = await request(base, { method: 'POST', path: '/login', body: 'token=s3cret-token-0123456789' });
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers['retry-after']) > 0 && Number(limited.headers['retry-after']) <= 60);
+    assert.equal((await stopDaemon(d)).code, 0);
+    const lines = d.output.split('\n').filter((l) => /dashboard login/.test(l));
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.doesNotMatch(d.output, /guess-|s3cret-token/);
+  });
+
+  test('a new token on reload (SIGHUP) ends every dashboard session', async () => {
+    const dir = httpDir('  token: first-token-0123456789');
+    fs.writeFileSync(path.join(dir, 'logs', 'app.log'), '');
+    const d = startDaemon(dir);
+    await waitFor(() => /Serving the dashboard/.test(d.output), 'the endpoint');
+    const base = urlOf(d.output);
+    const login = await request(base, { method: 'POST', path: '/login', body: 'token=first-token-0123456789' });
+    assert.equal(login.status, 303);
+    const cookie = login.headers['set-cookie'][0].split(';')[0];
+    assert.ok(!cookie.includes('first-token'), 'the cookie is a session id, not the token');
+    assert.equal((await request(base, { path: '/api/dashboard', headers: { cookie } })).status, 200);
+    const cfg = path.join(dir, 'logward.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('first-token-0123456789', 'second-token-0123456789'));
+    d.kill('SIGHUP');
+    await logged(d, /Configuration reloaded/, 'the reload');
+    assert.equal((await request(base, { path: '/api/dashboard', headers: { cookie } })).status, 401);
+    assert.equal((await request(base, { path: '/metrics', headers: { authorization: 'Bearer first-token-0123456789' } })).status, 401);
+    assert.equal((await request(base, { path: '/metrics', headers: { authorization: 'Bearer second-token-0123456789' } })).status, 200);
+    assert.equal((await stopDaemon(d)).code, 0);
+    assert.match(d.output, /the token changed; every dashboard session ended/);
+    assert.doesNotMatch(d.output, /first-token|second-token/);
   });
 });
