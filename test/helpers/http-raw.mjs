@@ -5,6 +5,28 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { createLogger } from '../../dist/util/logger.js';
+
+/** A status provider with fixed answers, for a server under test without a daemon behind it. */
+export function fixedStatus({ sources = [], events = 0, lastLineAt = null } = {}) {
+  const withSource = sources.length > 0;
+  return {
+    sources: () => sources.map((source) => ({ source, kind: 'file', lines: 10, parsed: 10, notParsed: 0, events, lastLineAt, lagBytes: 0 })),
+    ruleEvents: () => (withSource ? { ssh_bruteforce: events } : {}),
+    ruleKeys: () => (withSource ? { ssh_bruteforce: { held: 1, evicted: 0 } } : {}),
+    incidents: () => (withSource ? { alerted: 1, open: 1 } : { alerted: 0, open: 0 }),
+    outboxDepth: () => 0,
+    enrichCache: () => null,
+    health: () => ({ ok: true, problems: [] }),
+  };
+}
+
+/** A logger whose records are kept as parsed objects, to assert on what was logged. */
+export function memoryLogger() {
+  const lines = [];
+  const log = createLogger({ level: 'info', destination: { write: (l) => { lines.push(JSON.parse(l)); } } });
+  return { log, lines };
+}
 
 /** Sends `text` on a new connection; resolves with what came back until the server closed or `ms` passed. */
 export function rawExchange(url, text, { ms = 3000, endAfterWrite = false } = {}) {

@@ -9,25 +9,10 @@ import net from 'node:net';
 import { startHttpServer } from '../../dist/http/server.js';
 import { hostChecker } from '../../dist/http/host-check.js';
 import { LiveBoard } from '../../dist/http/live-board.js';
-import { createLogger } from '../../dist/util/logger.js';
 import { systemClock } from '../../dist/util/clock.js';
-import { rawExchange, request, sample, statusOf } from '../helpers/http-raw.mjs';
+import { fixedStatus, memoryLogger, rawExchange, request, sample, statusOf } from '../helpers/http-raw.mjs';
 
-const status = {
-  sources: () => [{ source: '/var/log/auth.log', kind: 'file', lines: 10, parsed: 10, notParsed: 0, events: 3, lastLineAt: null, lagBytes: 0 }],
-  ruleEvents: () => ({ ssh_bruteforce: 3 }),
-  ruleKeys: () => ({ ssh_bruteforce: { held: 1, evicted: 0 } }),
-  incidents: () => ({ alerted: 1, open: 1 }),
-  outboxDepth: () => 0,
-  enrichCache: () => null,
-  health: () => ({ ok: true, problems: [] }),
-};
-
-function memoryLogger() {
-  const lines = [];
-  const log = createLogger({ level: 'info', destination: { write: (l) => { lines.push(JSON.parse(l)); } } });
-  return { log, lines };
-}
+const status = fixedStatus({ sources: ['/var/log/auth.log'], events: 3 });
 
 const T0 = Date.UTC(2025, 9, 14, 12, 0, 0);
 function incident(n, sampleChars = 100) {

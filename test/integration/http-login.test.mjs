@@ -6,26 +6,11 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHttpServer } from '../../dist/http/server.js';
 import { LiveBoard } from '../../dist/http/live-board.js';
-import { createLogger } from '../../dist/util/logger.js';
 import { manualClock } from '../../dist/util/clock.js';
-import { request, sample } from '../helpers/http-raw.mjs';
+import { fixedStatus, memoryLogger, request, sample } from '../helpers/http-raw.mjs';
 
 const TOKEN = 'correct-horse-battery-staple';
-const status = {
-  sources: () => [],
-  ruleEvents: () => ({}),
-  ruleKeys: () => ({}),
-  incidents: () => ({ alerted: 0, open: 0 }),
-  outboxDepth: () => 0,
-  enrichCache: () => null,
-  health: () => ({ ok: true, problems: [] }),
-};
-
-function memoryLogger() {
-  const lines = [];
-  const log = createLogger({ level: 'info', destination: { write: (l) => { lines.push(JSON.parse(l)); } } });
-  return { log, lines };
-}
+const status = fixedStatus();
 
 const T0 = Date.UTC(2025, 9, 14, 12, 0, 0);
 const form = (token) => ({ method: 'POST', path: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(token)}` });

@@ -10,20 +10,12 @@ import { startHttpServer } from '../../dist/http/server.js';
 import { LiveBoard } from '../../dist/http/live-board.js';
 import { createLogger } from '../../dist/util/logger.js';
 import { systemClock } from '../../dist/util/clock.js';
-import { rawExchange, request, sample, statusOf } from '../helpers/http-raw.mjs';
+import { fixedStatus, rawExchange, request, sample, statusOf } from '../helpers/http-raw.mjs';
 import { fc, params } from './fc-params.mjs';
 
 const TOKEN = 'fuzz-token-0123456789';
 const T0 = Date.UTC(2025, 9, 14, 12, 0, 0);
-const status = {
-  sources: () => [{ source: '/var/log/auth.log', kind: 'file', lines: 10, parsed: 10, notParsed: 0, events: 3, lastLineAt: T0, lagBytes: 0 }],
-  ruleEvents: () => ({ ssh_bruteforce: 3 }),
-  ruleKeys: () => ({ ssh_bruteforce: { held: 1, evicted: 0 } }),
-  incidents: () => ({ alerted: 1, open: 1 }),
-  outboxDepth: () => 0,
-  enrichCache: () => null,
-  health: () => ({ ok: true, problems: [] }),
-};
+const status = fixedStatus({ sources: ['/var/log/auth.log'], events: 3, lastLineAt: T0 });
 
 const logged = [];
 const log = createLogger({ level: 'info', destination: { write: (l) => { logged.push(JSON.parse(l)); } } });
