@@ -4,7 +4,6 @@
 // caller drops the entry with one warning and keeps the damaged file aside. This module
 // only judges text and names the aside copy; it never touches a file.
 
-import type { Clock } from '../util/clock.js';
 import type { OutboxMessage } from './types.js';
 
 export interface PendingRecord {
@@ -83,9 +82,4 @@ export function parseSentLine(line: string): { id: string } | { problem: string 
   }
   const problem = shape(doc, { id: nonEmpty, at: number }, '');
   return problem === null ? { id: (doc as { id: string }).id } : { problem };
-}
-
-/** Where a damaged file is kept: `<file>.damaged-<ISO time>`, never loaded again. */
-export function damagedName(file: string, clock: Clock): string {
-  return `${file}.damaged-${new Date(clock.now()).toISOString()}`;
 }

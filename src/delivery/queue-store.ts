@@ -24,7 +24,8 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Clock } from '../util/clock.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import { Claims, removeStaleTemps } from './claims.js';
-import { damagedName, parsePending, type PendingRecord } from './outbox-check.js';
+import { parsePending, type PendingRecord } from './outbox-check.js';
+import { damagedName } from '../util/keep-aside.js';
 import { SentLog } from './sent-log.js';
 import type { EnqueueResult, OutboxMessage } from './types.js';
 
@@ -265,7 +266,7 @@ export class QueueStore {
 
   /** Keeps a message file that failed its check in dead/ as it is, with one warning; it is never loaded again. */
   private quarantine(from: string, name: string, problem: string): void {
-    const to = damagedName(path.join(this.deadDir, name), this.clock);
+    const to = damagedName(path.join(this.deadDir, name), this.clock.now());
     try {
       fs.renameSync(from, to);
     } catch (err) {

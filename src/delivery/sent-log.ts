@@ -10,7 +10,8 @@ import type { Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { AppError, describeSystemError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { damagedName, parseSentLine } from './outbox-check.js';
+import { parseSentLine } from './outbox-check.js';
+import { damagedName } from '../util/keep-aside.js';
 
 /** Delivered ids kept for duplicate detection. */
 export const SENT_KEEP = 10_000;
@@ -105,7 +106,7 @@ export class SentLog {
     const lines = bad.map((b) => b.line);
     const shown = lines.length > 10 ? `${lines.slice(0, 10).join(', ')}, ...` : lines.join(', ');
     const what = `The outbox's list of sent messages ${this.file} had ${bad.length} damaged line${bad.length === 1 ? '' : 's'} (${shown}; line ${bad[0]!.line}: ${bad[0]!.problem}); ${bad.length === 1 ? 'it was' : 'they were'} dropped`;
-    const aside = damagedName(this.file, this.opts.clock);
+    const aside = damagedName(this.file, this.opts.clock.now());
     try {
       fs.copyFileSync(this.file, aside, fs.constants.COPYFILE_EXCL);
     } catch (err) {

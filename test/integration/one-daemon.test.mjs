@@ -36,16 +36,6 @@ function smtpEnv(s) {
   return { SMTP_HOST: s.host, SMTP_PORT: String(s.port), SMTP_FROM: 'logward@test.example', SMTP_TO: 'ops@test.example' };
 }
 
-/** The daemon with SMTP_* set in its environment only. */
-function startWithEnv(dir, env, args = []) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return startDaemon(dir, args);
-  } finally {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
-  }
-}
 
 /** A pid that ran a moment ago and is gone now. */
 function deadPid() {
@@ -192,7 +182,7 @@ describe('two processes flushing one outbox send each message once', () => {
     fs.writeFileSync(path.join(dir, 'logs', 'app.log'), '');
     const msgs = fillOutbox(dir, 15, 'backlog');
     const env = smtpEnv(smtp);
-    const d = startWithEnv(dir, env);
+    const d = startDaemon(dir, [], env);
     await logged(d, /outbox: 15 messages waiting from before/, 'the backlog');
     const digest = await runCli(['digest', '--send', '--config', path.join(dir, 'logward.yaml')], { env });
     assert.equal(digest.code, 0, digest.stderr);
@@ -263,7 +253,7 @@ describe('damaged outbox files never blind the daemon', () => {
     faxDoc.message = { ...faxDoc.message, id: 'fax-1', kind: 'fax' };
     fs.writeFileSync(path.join(pending, fax), JSON.stringify(faxDoc));
 
-    const d = startWithEnv(dir, smtpEnv(smtp));
+    const d = startDaemon(dir, [], smtpEnv(smtp));
     await caughtUp(d);
     await smtp.waitFor(1, 10_000);
     await waitFor(() => /delivered via/.test(d.output), 'the delivery log');
@@ -296,7 +286,7 @@ describe('damaged outbox files never blind the daemon', () => {
     assert.deepEqual(fs.readdirSync(pending), []);
 
     // A restart reads none of them again: no warning the second time.
-    const again = startWithEnv(dir, smtpEnv(smtp));
+    const again = startDaemon(dir, [], smtpEnv(smtp));
     await caughtUp(again);
     assert.equal((await stopDaemon(again)).code, 0, again.output);
     assert.ok(!/damaged/.test(again.output), again.output);

@@ -35,15 +35,6 @@ function mailDir(smtp, extra = '') {
   return { dir, env };
 }
 
-function startWithEnv(dir, env, args = []) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return startDaemon(dir, args);
-  } finally {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
-  }
-}
 
 describe('logward run delivers alerts', () => {
   test('mails an alert exactly once when the SMTP server was down across a restart', async () => {
@@ -52,13 +43,13 @@ describe('logward run delivers alerts', () => {
     await smtp.stop(); // down before the first alert
     const { dir, env } = mailDir(smtp);
     fs.writeFileSync(path.join(dir, 'logs', 'app.log'), range(0, 3).map((n) => attackLine(n)).join(''));
-    const d1 = startWithEnv(dir, env);
+    const d1 = startDaemon(dir, [], env);
     await waitFor(() => /ALERT failed_logins/.test(d1.output), 'the alert');
     await waitFor(() => /mail alert-[0-9a-f]+ not delivered \(attempt 1\)/.test(d1.output), 'a failed delivery');
     assert.equal((await stopDaemon(d1)).code, 0, d1.output);
     const pending = fs.readdirSync(path.join(dir, 'state', 'outbox', 'pending'));
     assert.equal(pending.length, 1, 'the alert mail waits in the outbox');
-    const d2 = startWithEnv(dir, env); // restarted, the server still down
+    const d2 = startDaemon(dir, [], env); // restarted, the server still down
     await waitFor(() => /Following source/.test(d2.output), 'the restart');
     await smtp.start();
     await smtp.waitFor(1, 10_000);
@@ -88,7 +79,7 @@ describe('logward run delivers alerts', () => {
     delete env.SMTP_USER;
     delete env.SMTP_PASS;
     fs.writeFileSync(path.join(dir, 'logs', 'app.log'), range(0, 3).map((n) => attackLine(n)).join('') + 'Oct 14 12:01:00 host1 cron[5]: (root) CMD (run-parts /etc/cron.hourly)\n');
-    const d = startWithEnv(dir, env);
+    const d = startDaemon(dir, [], env);
     await waitFor(() => smtp.messages.some((m) => /^<digest-/.test(m.parsed.messageId)), 'the digest', 10_000);
     await new Promise((r) => setTimeout(r, 2500)); // the schedule fires twice more
     assert.equal((await stopDaemon(d)).code, 0, d.output);
